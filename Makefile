@@ -1,0 +1,32 @@
+# labkit: set-up, demo and tests. Every target creates or reuses the environment in .venv/.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.labkit-installed
+TORCH_PIN := torch==2.13.0
+export HF_HUB_OFFLINE ?= 1
+export TRANSFORMERS_OFFLINE ?= 1
+
+.PHONY: setup demo test clean-venv
+
+setup: $(STAMP)
+
+# torch goes in first (a local CPU wheel here), then everything else with that pin as a constraint,
+# so that no other package can pull a different torch (and gigabytes of CUDA libraries) in.
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "$(TORCH_PIN)"
+	echo "$(TORCH_PIN)" > $(VENV)/constraints.txt
+	$(PY) -m pip install --quiet -c $(VENV)/constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+demo: setup
+	$(VENV)/bin/labkit demo
+
+test: setup
+	$(PY) -m pytest
+
+clean-venv:
+	rm -rf $(VENV)

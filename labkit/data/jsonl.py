@@ -1,0 +1,157 @@
+"""The JSONL corpus format used across the kit, and prediction files.
+
+Corpus: one object per line, ``{"id": str, "comments": [str, ...], "labels": [str, ...]}``
+(``labels`` optional). Predictions: ``{"id": str, "labels": [str, ...], "scores": [float, ...]}``,
+labels ranked best first, ``scores`` optional.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .corpus import Corpus, Item
+from .errors import DataFormatError
+from .textfile import iter_lines
+
+
+def _parse_object(path: Path, number: int, line: str) -> dict:
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise DataFormatError(path, f"not valid JSON ({err.msg} at column {err.colno})", line=number) from None
+    if not isinstance(obj, dict):
+        raise DataFormatError(path, f"expected a JSON object, found {type(obj).__name__}", line=number)
+    return obj
+
+
+def _string_list(path: Path, number: int, obj: dict, key: str, *, required: bool) -> tuple[str, ...] | None:
+    if key not in obj:
+        if required:
+            raise DataFormatError(path, f"missing field {key!r}", line=number)
+        return None
+    value = obj[key]
+    if not isinstance(value, list):
+        raise DataFormatError(path, f"field {key!r} must be a list of strings, found {type(value).__name__}", line=number)
+    for k, entry in enumerate(value):
+        if not isinstance(entry, str):
+            raise DataFormatError(
+                path, f"field {key!r}[{k}] must be a string, found {type(entry).__name__}", line=number
+            )
+    return tuple(value)
+
+
+def _item_id(path: Path, number: int, obj: dict, seen: dict[str, int]) -> str:
+    if "id" not in obj:
+        raise DataFormatError(path, "missing field 'id'", line=number)
+    item_id = obj["id"]
+    if not isinstance(item_id, str) or not item_id:
+        raise DataFormatError(path, f"field 'id' must be a non-empty string, found {item_id!r}", line=number)
+    if item_id in seen:
+        raise DataFormatError(path, f"duplicate id {item_id!r} (first on line {seen[item_id]})", line=number)
+    seen[item_id] = number
+    return item_id
+
+
+def read_jsonl_corpus(path: str | Path, *, require_labels: bool = False) -> Corpus:
+    """Read a JSONL corpus; every problem raises :class:`DataFormatError` with its line.
+
+    Labels are de-duplicated keeping their first occurrence; an item without a ``labels`` field
+    gets ``labels=None`` (unless ``require_labels``, which makes the field mandatory).
+    """
+    path = Path(path)
+    seen: dict[str, int] = {}
+    items = []
+    for number, line in iter_lines(path):
+        obj = _parse_object(path, number, line)
+        item_id = _item_id(path, number, obj, seen)
+        comments = _string_list(path, number, obj, "comments", required=True)
+        labels = _string_list(path, number, obj, "labels", required=require_labels)
+        if labels is not None:
+            labels = tuple(dict.fromkeys(labels))
+        items.append(Item(item_id, comments, labels))
+    return Corpus(items, name=path.stem)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename: never half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_jsonl_corpus(corpus: Corpus | Iterable[Item], path: str | Path) -> None:
+    """Write items as a JSONL corpus (atomically); items without labels get no ``labels`` field."""
+    lines = []
+    for item in corpus:
+        obj: dict = {"id": item.id, "comments": list(item.comments)}
+        if item.labels is not None:
+            obj["labels"] = list(item.labels)
+        lines.append(json.dumps(obj, ensure_ascii=False))
+    atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """An item's predicted labels, ranked best first, with optional scores of the same length."""
+
+    id: str
+    labels: tuple[str, ...]
+    scores: tuple[float, ...] | None = None
+
+
+def read_predictions(path: str | Path) -> list[Prediction]:
+    """Read a prediction file (JSONL: ``id``, ``labels`` ranked best first, optional ``scores``).
+
+    A label listed twice, scores of the wrong length or non-finite scores raise
+    :class:`DataFormatError` naming the line.
+    """
+    path = Path(path)
+    seen: dict[str, int] = {}
+    predictions = []
+    for number, line in iter_lines(path):
+        obj = _parse_object(path, number, line)
+        item_id = _item_id(path, number, obj, seen)
+        labels = _string_list(path, number, obj, "labels", required=True)
+        if len(set(labels)) != len(labels):
+            raise DataFormatError(path, "a label is listed twice in 'labels'", line=number)
+        scores = obj.get("scores")
+        if scores is not None:
+            if not isinstance(scores, list) or len(scores) != len(labels):
+                raise DataFormatError(path, "'scores' must be a list as long as 'labels'", line=number)
+            for k, s in enumerate(scores):
+                if isinstance(s, bool) or not isinstance(s, (int, float)) or not math.isfinite(s):
+                    raise DataFormatError(path, f"'scores'[{k}] must be a finite number, found {s!r}", line=number)
+            scores = tuple(float(s) for s in scores)
+        predictions.append(Prediction(item_id, labels, scores))
+    return predictions
+
+
+def write_predictions(predictions: Sequence[Prediction], path: str | Path) -> None:
+    """Write predictions as JSONL (atomically), in the format :func:`read_predictions` reads."""
+    lines = []
+    for p in predictions:
+        obj: dict = {"id": p.id, "labels": list(p.labels)}
+        if p.scores is not None:
+            obj["scores"] = [round(float(s), 6) for s in p.scores]
+        lines.append(json.dumps(obj, ensure_ascii=False))
+    atomic_write_text(path, "\n".join(lines) + "\n")

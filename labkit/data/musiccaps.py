@@ -1,0 +1,84 @@
+"""MusicCaps: the captions CSV (``musiccaps-public.csv``) as a table and as a corpus."""
+
+from __future__ import annotations
+
+import ast
+import csv
+import io
+from pathlib import Path
+
+import pandas as pd
+
+from ..text.sentences import split_sentences
+from .corpus import Corpus, Item
+from .errors import DataFormatError
+from .textfile import read_text
+
+MUSICCAPS_COLUMNS = ("ytid", "start_s", "end_s", "aspect_list", "caption")
+
+
+def parse_aspect_list(text: str) -> list[str]:
+    """Parse an ``aspect_list`` cell, a Python list literal of strings, without evaluating code.
+
+    Raises ``ValueError`` for anything but a list of strings.
+    """
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        raise ValueError(f"not a Python list literal: {text[:60]!r}") from None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"not a list of strings: {text[:60]!r}")
+    return [v.strip() for v in value if v.strip()]
+
+
+def read_musiccaps_table(path: str | Path) -> pd.DataFrame:
+    """The MusicCaps CSV as a DataFrame, ``aspect_list`` parsed to lists, one row per clip.
+
+    Missing columns, unparsable aspect lists, bad times and duplicate ``ytid`` raise
+    :class:`DataFormatError` with the CSV line.
+    """
+    path = Path(path)
+    reader = csv.DictReader(io.StringIO(read_text(path)))
+    missing = [c for c in MUSICCAPS_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise DataFormatError(path, f"missing column(s) {', '.join(missing)}", line=1)
+    rows, seen = [], {}
+    for row in reader:
+        line = reader.line_num
+        if None in row or any(v is None for v in row.values()):
+            raise DataFormatError(path, "wrong number of fields", line=line)
+        ytid = row["ytid"].strip()
+        if not ytid:
+            raise DataFormatError(path, "empty ytid", line=line)
+        if ytid in seen:
+            raise DataFormatError(path, f"duplicate ytid {ytid!r} (first on line {seen[ytid]})", line=line)
+        seen[ytid] = line
+        try:
+            aspects = parse_aspect_list(row["aspect_list"])
+        except ValueError as err:
+            raise DataFormatError(path, f"aspect_list: {err}", line=line, record=ytid) from None
+        try:
+            start, end = float(row["start_s"]), float(row["end_s"])
+        except ValueError:
+            raise DataFormatError(path, "start_s and end_s must be numbers", line=line, record=ytid) from None
+        rows.append({**row, "ytid": ytid, "start_s": start, "end_s": end, "aspect_list": aspects})
+    if not rows:
+        raise DataFormatError(path, "no rows after the header")
+    return pd.DataFrame(rows)
+
+
+def read_musiccaps(path: str | Path, *, comments: str = "sentences") -> Corpus:
+    """MusicCaps as a corpus: labels are the aspects, comments the caption.
+
+    ``comments="sentences"`` splits each caption into sentences (the kit's label-harvesting
+    protocol treats them as user comments); ``"caption"`` keeps it whole.
+    """
+    if comments not in ("sentences", "caption"):
+        raise ValueError("comments must be 'sentences' or 'caption'")
+    table = read_musiccaps_table(path)
+    items = []
+    for row in table.itertuples(index=False):
+        caption = str(row.caption).strip()
+        texts = split_sentences(caption) if comments == "sentences" else [caption]
+        items.append(Item(row.ytid, tuple(texts), tuple(dict.fromkeys(row.aspect_list))))
+    return Corpus(items, name=Path(path).stem)

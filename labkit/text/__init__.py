@@ -1,0 +1,23 @@
+"""Text processing: normalisation, tokens, sentences, candidate phrases (English and Chinese)."""
+
+from .candidates import candidate_phrases, corpus_candidates
+from .language import detect_language
+from .normalize import normalize, normalize_label
+from .sentences import split_sentences
+from .stopwords import ENGLISH_STOPWORDS, NEGATIONS, CHINESE_STOPWORDS
+from .tokenize import chinese_tokens, english_tokens, tokenize
+
+__all__ = [
+    "CHINESE_STOPWORDS",
+    "ENGLISH_STOPWORDS",
+    "NEGATIONS",
+    "candidate_phrases",
+    "chinese_tokens",
+    "corpus_candidates",
+    "detect_language",
+    "english_tokens",
+    "normalize",
+    "normalize_label",
+    "split_sentences",
+    "tokenize",
+]

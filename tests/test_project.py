@@ -1,0 +1,63 @@
+"""House rules of the repository: environment files in step, a headless library, clean notebooks."""
+
+import ast
+import json
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_environment_yml_matches_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = set(project["dependencies"]) | set(project["optional-dependencies"]["dev"])
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    assert env["name"] == "labkit"
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    makefile = (ROOT / "Makefile").read_text()
+    torch_pin = re.search(r"^TORCH_PIN := (\S+)", makefile, re.M).group(1)
+    assert torch_pin in pip, "environment.yml must pin torch as the Makefile does"
+    assert set(pip) - {"-e .", torch_pin} == wanted
+    python = next(d for d in env["dependencies"] if isinstance(d, str) and d.startswith("python="))
+    major, minor = python.split("=")[1].split(".")[:2]
+    low = project["requires-python"].removeprefix(">=")
+    assert (int(major), int(minor)) >= tuple(int(x) for x in low.split("."))
+
+
+def test_labkit_never_imports_ipywidgets():
+    for path in (ROOT / "labkit").rglob("*.py"):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            assert not any(n.split(".")[0] in {"ipywidgets", "widgets"} for n in names), f"{path} imports {names}"
+    code = (
+        "import pkgutil, importlib, sys, labkit\n"
+        "for m in pkgutil.walk_packages(labkit.__path__, 'labkit.'):\n"
+        "    if not m.name.endswith('__main__'):\n"
+        "        importlib.import_module(m.name)\n"
+        "assert 'ipywidgets' not in sys.modules, 'ipywidgets was imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_notebooks_have_no_outputs():
+    for nb_path in (ROOT / "notebooks").glob("*.ipynb"):
+        nb = json.loads(nb_path.read_text())
+        for cell in nb["cells"]:
+            if cell["cell_type"] == "code":
+                assert not cell.get("outputs") and cell.get("execution_count") is None, f"{nb_path.name} has outputs"
+
+
+def test_readme_gives_the_two_commands():
+    readme = (ROOT / "README.md").read_text()
+    assert "make demo" in readme and "make test" in readme
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
