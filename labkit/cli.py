@@ -63,23 +63,71 @@ def run_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- diva
+def _add_diva(sub: argparse._SubParsersAction) -> None:
+    from .diva.harvest import METHODS
+
+    p = sub.add_parser(
+        "diva",
+        help="harvest labels for new items with DiVa or one of its baselines",
+        description="Train on TRAIN (JSONL with gold labels) and write ranked label predictions for the "
+        "items of IN (JSONL, comments only) to PRED, in the format `labkit eval` reads.",
+    )
+    p.add_argument("--train", required=True, type=Path)
+    p.add_argument("--predict", required=True, type=Path)
+    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--method", default="diva", choices=METHODS)
+    p.add_argument("--encoder", default="all-MiniLM-L6-v2", help="Hugging Face model name or path, or a word2vec .txt file")
+    p.add_argument("--gold-vocab", type=Path, help="expert vocabulary, one label per line (default: the labels of TRAIN)")
+    p.add_argument("--rounds", type=int, default=None, help="DiVa rounds after the first training (default 4)")
+    p.add_argument("--lang", default="auto", choices=["auto", "en", "zh"])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.set_defaults(func=run_diva)
+
+
+def run_diva(args: argparse.Namespace) -> int:
+    from .data.jsonl import write_predictions
+    from .data.textfile import iter_lines
+    from .diva import DiVaConfig, harvest
+
+    train = read_jsonl_corpus(args.train, require_labels=True)
+    predict = read_jsonl_corpus(args.predict)
+    vocab = [line.strip() for _, line in iter_lines(args.gold_vocab)] if args.gold_vocab else None
+    config = DiVaConfig(seed=args.seed, device=args.device)
+    if args.rounds is not None:
+        config.rounds = args.rounds
+    result = harvest(train, predict, method=args.method, encoder=args.encoder, gold_vocabulary=vocab, config=config, lang=args.lang)
+    write_predictions(result.predictions, args.out)
+    n_labels = sum(len(p.labels) for p in result.predictions)
+    timing = ", ".join(f"{k} {v:.1f}s" for k, v in result.seconds.items())
+    print(f"{args.method}: {n_labels} labels for {len(predict)} items written to {args.out} ({timing})", file=sys.stderr)
+    return 0
+
+
 # ----------------------------------------------------------------------------- demo
 def _add_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "demo",
-        help="run the kit's label-harvesting comparison on its bundled synthetic corpus",
-        description="Harvest labels for the test songs of the bundled synthetic corpus with the kit's "
-        "methods and print a Table-2-style comparison on the gold (test1) and complete (test2) sets.",
+        help="run DiVa and its baselines on the bundled synthetic corpus (a Table-2-style comparison)",
+        description="Harvest labels for the test songs of a corpus folder (default: the bundled synthetic "
+        "corpus) with DiVa and every baseline, and print a Table-2-style comparison on the gold (test1) "
+        "and complete (test2) label sets.",
     )
     p.add_argument("--data", type=Path, default=None, help="corpus folder (default: the bundled data/synthetic)")
+    p.add_argument("--methods", default=None, help="comma-separated methods (default: DiVa and every baseline)")
+    p.add_argument("--encoder", default="all-MiniLM-L6-v2", help="Hugging Face model name or path")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.set_defaults(func=run_demo)
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from .demo import run_comparison
+    from .demo import DEMO_METHODS, run_comparison
 
     folder = args.data or sample_data_dir()
-    print(run_comparison(folder))
+    methods = args.methods.split(",") if args.methods else DEMO_METHODS
+    print(run_comparison(folder, methods=methods, encoder=args.encoder, seed=args.seed, device=args.device))
     return 0
 
 
@@ -105,6 +153,7 @@ def run_synth(args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
     "eval": _add_eval,
+    "diva": _add_diva,
     "demo": _add_demo,
     "synth": _add_synth,
 }

@@ -60,3 +60,40 @@ def write(tmp_path):
         return path
 
     return _write
+
+
+def make_tiny_bert(folder: Path, words: list[str], *, seed: int = 0) -> Path:
+    """A randomly initialised 2-layer BERT with a word-level vocabulary, saved to ``folder``."""
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    folder.mkdir(parents=True, exist_ok=True)
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    vocab = list(dict.fromkeys(specials + words))
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True)
+    tokenizer.save_pretrained(folder)
+    torch.manual_seed(seed)
+    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=256)
+    BertModel(config).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory) -> Path:
+    """A tiny random BERT whose vocabulary covers the bundled synthetic corpus and some Chinese."""
+    import re
+
+    from labkit.paths import sample_data_dir
+
+    text = " ".join((sample_data_dir() / name).read_text() for name in ("train.jsonl", "test_comments.jsonl"))
+    words = sorted(set(re.findall(r"[a-z0-9]+", text.lower())))
+    chinese = sorted(set("这首歌很好听旋律伤感没有人声钢琴吉他欢快节奏悲伤温柔女声男声安静摇滚民谣鼓点电子舒缓的了是我们都喜欢听着让人想哭开心跳舞"))
+    return make_tiny_bert(tmp_path_factory.mktemp("tiny-bert"), words + chinese)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path, monkeypatch):
+    """Every test gets its own embedding cache folder."""
+    monkeypatch.setenv("LABKIT_CACHE", str(tmp_path / "labkit-cache"))

@@ -78,11 +78,12 @@ def test_eval_musiccaps_gold_coverage(musiccaps_protocol):
     assert f"{json.loads(out)['coverage']:.4f}" == "0.2710"
 
 
-def test_synth_and_demo(tmp_path, capsys):
+def test_synth_and_demo(tmp_path, capsys, tiny_bert):
     assert main(["synth", "--out", str(tmp_path), "--songs", "80"]) == 0
-    assert main(["demo", "--data", str(tmp_path)]) == 0
+    assert main(["demo", "--data", str(tmp_path), "--encoder", str(tiny_bert), "--methods", "tfidf,eq2,diva", "--device", "cpu"]) == 0
     out = capsys.readouterr().out
-    assert "vocabulary match" in out and "coverage" in out and "PSP@5" in out
+    for fragment in ("vocabulary match", "| diva |", "| eq2 |", "coverage", "PSP@5", "SF1"):
+        assert fragment in out
 
 
 def test_console_script_is_installed():

@@ -219,3 +219,28 @@ def test_magnatagatune_malformed(write, body, fragment):
 def test_magnatagatune_bad_header(write):
     with pytest.raises(DataFormatError, match="expected a header"):
         read_magnatagatune(write("ann.csv", "id\ttag\n1\t0\n"))
+
+
+READERS = {
+    "jsonl corpus": ("c.jsonl", lambda p: __import__("labkit").data.read_jsonl_corpus(p), '{"id": "a", "comments": []}\n'),
+    "predictions": ("p.jsonl", lambda p: __import__("labkit").data.read_predictions(p), '{"id": "a", "labels": []}\n'),
+    "musiccaps": ("m.csv", read_musiccaps, HEADER + 'abc,30,40,"","[\'a\']","cap",4,False,True\n'),
+    "diva json": ("d.json", read_diva_json, '{"s1": {"user_comments": ["a"]},\n "s2": {"user_comments": ["b"]}}'),
+    "yes playlists": ("train.txt", read_yes_playlists, "1 2\n3 4\n0 1\n"),
+    "aotm": ("a.json", read_aotm_json, '[{"mix_id": 1,\n "playlist": []}]'),
+    "assignments": ("a.tsv", read_assignments, "item\ttag\nA\trock\n"),
+    "magnatagatune": ("ann.csv", read_magnatagatune, MTAT_HEADER + '"2"\t"1"\t"0"\t"a.mp3"\n'),
+}
+
+
+@pytest.mark.parametrize("reader", READERS, ids=list(READERS))
+def test_every_reader_rejects_empty_files_and_bad_bytes(write, reader):
+    name, read, good = READERS[reader]
+    read(write(name, good))  # the good sample reads
+    with pytest.raises(DataFormatError, match="empty"):
+        read(write(name, ""))
+    lines = good.split("\n")
+    broken = ("\n".join(lines[:-1]) + "\n").encode() + "caf\xe9".encode("latin-1") + lines[-1].encode()
+    with pytest.raises(DataFormatError) as info:
+        read(write(name, broken))
+    assert info.value.line == len(lines) and "not valid utf-8" in str(info.value)

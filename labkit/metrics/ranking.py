@@ -13,12 +13,11 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from ..sparse import canonical_csr, lookup
+
 
 def _as_csr(truth) -> sp.csr_matrix:
-    csr = sp.csr_matrix(truth, dtype=np.float64)
-    csr.sum_duplicates()  # also sorts the indices of each row
-    csr.eliminate_zeros()
-    return csr
+    return canonical_csr(truth)
 
 
 def _check(ranked: np.ndarray, truth: sp.csr_matrix, k: int) -> np.ndarray:
@@ -37,22 +36,11 @@ def _check(ranked: np.ndarray, truth: sp.csr_matrix, k: int) -> np.ndarray:
 
 
 def hits(ranked: np.ndarray, truth, k: int) -> np.ndarray:
-    """(n_items, k) float array: 1 where the label at that rank is true, 0 otherwise (or padding).
-
-    Membership is one binary search of the (row, label) keys of the ranks among the sorted keys
-    of ``truth``: no per-item loop and no dense matrix.
-    """
+    """(n_items, k) float array: 1 where the label at that rank is true, 0 otherwise (or padding)."""
     truth = _as_csr(truth)
     ranked = _check(ranked, truth, k)
-    n_labels = truth.shape[1]
-    rows = np.repeat(np.arange(truth.shape[0], dtype=np.int64), np.diff(truth.indptr))
-    true_keys = rows * n_labels + truth.indices  # sorted: rows ascending, indices sorted per row
-    keys = np.arange(ranked.shape[0], dtype=np.int64)[:, None] * n_labels + ranked
-    found = np.zeros(ranked.shape, dtype=bool)
-    if len(true_keys):
-        pos = np.minimum(np.searchsorted(true_keys, keys), len(true_keys) - 1)
-        found = (true_keys[pos] == keys) & (ranked >= 0)
-    return found.astype(np.float64)
+    rows = np.broadcast_to(np.arange(ranked.shape[0])[:, None], ranked.shape)
+    return (lookup(truth, rows, ranked) > 0).astype(np.float64)
 
 
 def _discount(k: int) -> np.ndarray:

@@ -17,46 +17,57 @@ from ..data.vocab import Vocabulary
 from .language import detect_language
 from .normalize import normalize
 from .stopwords import CHINESE_STOPWORDS, ENGLISH_STOPWORDS, NEGATIONS
-from .tokenize import tokenize
+from .normalize import WORD
+from .tokenize import _jieba
 
-_CLAUSE = re.compile(r"[,;:.!?()\[\]{}\"/|。，、；：！？（）【】「」《》…~]+|\s-\s|\s'|'\s|^'|'$")
+_CLAUSE = re.compile(r"[,;:.!?()\[\]{}\"/|。，、；：！？（）【】「」《》…~\n]|\s-\s|(?:^|\s)'|'(?:\s|$)")
 _LETTER = re.compile(r"[^\W\d_]")
 CHINESE_NEGATIONS = frozenset({"不", "没", "没有", "无", "非"})
 
 
-def _clauses(text: str) -> list[str]:
-    return [c for c in _CLAUSE.split(normalize(text)) if c.strip()]
+def _token_spans(text: str, lang: str) -> list[tuple[str, int, int]]:
+    """(token, start, end) over ``text`` (already normalised)."""
+    if lang == "en":
+        return [(m.group(), m.start(), m.end()) for m in WORD.finditer(text)]
+    if lang == "zh":
+        return [(tok, s, e) for tok, s, e in _jieba().tokenize(text) if WORD.fullmatch(tok)]
+    raise ValueError(f"unknown language {lang!r}: use 'en' or 'zh'")
 
 
-def candidate_phrases(text: str, *, lang: str = "en", max_words: int = 3) -> list[str]:
-    """Every candidate phrase occurrence in ``text``, in reading order (repeats kept).
+def candidate_spans(text: str, *, lang: str = "en", max_words: int = 3) -> list[tuple[str, int, int]]:
+    """Every candidate phrase occurrence as (phrase, start, end) character spans of
+    ``normalize(text)``, in reading order (repeats kept).
 
     English phrases join words with a space, Chinese ones with nothing (as Chinese is written).
     """
     stop, negations, joiner = (
         (ENGLISH_STOPWORDS, NEGATIONS, " ") if lang == "en" else (CHINESE_STOPWORDS, CHINESE_NEGATIONS, "")
     )
-    phrases: list[str] = []
-    for clause in _clauses(text):
-        tokens = tokenize(clause, lang)
-        is_stop = [t in stop for t in tokens]
-        has_letter = [bool(_LETTER.search(t)) for t in tokens]
-        for start in range(len(tokens)):
-            opens_with_negation = tokens[start] in negations
-            if is_stop[start] and not opens_with_negation:
+    norm = normalize(text)
+    tokens = _token_spans(norm, lang)
+    # a clause ends where punctuation stands between two tokens: n-grams never cross it
+    clause = np.cumsum([0] + [bool(_CLAUSE.search(norm[a[2] : b[1]])) for a, b in zip(tokens, tokens[1:])])
+    words = [t[0] for t in tokens]
+    is_stop = [w in stop for w in words]
+    has_letter = [bool(_LETTER.search(w)) for w in words]
+    out: list[tuple[str, int, int]] = []
+    for start in range(len(words)):
+        opens_with_negation = words[start] in negations
+        if is_stop[start] and not opens_with_negation:
+            continue
+        for n in range(1, max_words + 1):
+            end = start + n
+            if end > len(words) or clause[end - 1] != clause[start]:
+                break
+            if is_stop[end - 1] or (opens_with_negation and n == 1) or not any(has_letter[start:end]):
                 continue
-            for n in range(1, max_words + 1):
-                end = start + n
-                if end > len(tokens):
-                    break
-                if is_stop[end - 1]:
-                    continue
-                if opens_with_negation and n == 1:
-                    continue
-                if not any(has_letter[start:end]):
-                    continue
-                phrases.append(joiner.join(tokens[start:end]))
-    return phrases
+            out.append((joiner.join(words[start:end]), tokens[start][1], tokens[end - 1][2]))
+    return out
+
+
+def candidate_phrases(text: str, *, lang: str = "en", max_words: int = 3) -> list[str]:
+    """Every candidate phrase occurrence in ``text``, in reading order (repeats kept)."""
+    return [phrase for phrase, _, _ in candidate_spans(text, lang=lang, max_words=max_words)]
 
 
 def corpus_candidates(

@@ -1,0 +1,80 @@
+"""Settings of a DiVa run (and of the baselines that share its pair classifier)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+VARIANTS = ("diva", "diva-static", "diva-light")
+
+
+@dataclass
+class DiVaConfig:
+    """Defaults follow the paper and the authors' code where they say; the rest were chosen on the
+    training part (see bench/diva_musiccaps.py).
+
+    min_steps: small corpora train for more epochs, so that round 0 takes at least this many
+    optimiser steps (fine-tuning: a quarter of it).
+    pseudo_threshold: classifier confidence for a pseudo-label (authors: 0.95).
+    joint_threshold: G for a pseudo-label from the joint score (authors: 0.0025 on their corpus,
+    whose comments are ~40 times longer than MusicCaps captions, so TF-IDF values run smaller).
+    joint_candidates: ``"oov"`` scores only phrases outside the gold vocabulary with G (the
+    classifier's inference covers missed in-vocabulary labels), ``"all"`` every occurring phrase.
+    joint_validity: ``"paper"`` uses G as defined; ``"pair"`` also multiplies it by the
+    classifier's probability of the (item, candidate) pair.
+    joint_budget, joint_decay, max_joint_per_item: per item and round, at most
+    min((b n + g) / 2, b n) * decay^round joint-score pseudo-labels (best G first), n its candidates,
+    g its gold labels, b the budget (the authors' code: 0.05 and 0.5), and never more than the cap.
+    tau: the PV and DA threshold (authors: 0.0025). continuous: PV and DA as continuous factors.
+    scores: which of SI, SN, PV, DA enter G (Figure 4 ablation).
+    predict_threshold: a candidate with this probability or more is predicted.
+    suppress_nested: of predicted phrases nested in one another ("piano" in "mellow piano
+    melody"), keep only the best scored (1.6% of MusicCaps' complete labels are nested).
+    min_new_fraction: stop when a round adds fewer new pseudo-labels than this share of gold labels.
+    validation_fraction: training items held out to score each round by tail PSP@5 + PSnDCG@5.
+    select_round: ``"best"`` keeps the classifier of the round with the best validation score,
+    ``"last"`` the last one.
+    """
+
+    variant: str = "diva"
+    rounds: int = 4
+    epochs: int = 10
+    finetune_epochs: int = 3
+    min_steps: int = 400
+    negatives_per_positive: int = 5
+    subsample: float | None = 1e-2
+    tower: int = 256
+    hidden: int = 256
+    dropout: float = 0.1
+    lr: float = 1e-3
+    batch_size: int = 128
+    pseudo_threshold: float = 0.95
+    joint_threshold: float = 0.0025
+    joint_candidates: str = "oov"
+    joint_validity: str = "pair"
+    joint_budget: float = 0.05
+    joint_decay: float = 0.5
+    max_joint_per_item: int = 3
+    tau: float = 0.0025
+    continuous: bool = False
+    scores: tuple[str, ...] = ("SI", "SN", "PV", "DA")
+    n_clusters: int = 15
+    kmeans_runs: int = 10
+    pv_sample: int = 128
+    predict_threshold: float = 0.5
+    suppress_nested: bool = True
+    include_absent_vocabulary: bool = True
+    min_new_fraction: float = 0.01
+    validation_fraction: float = 0.1
+    select_round: str = "best"
+    seed: int = 0
+    device: str = "auto"
+    progress: bool = True
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.variant not in VARIANTS:
+            raise ValueError(f"unknown DiVa variant {self.variant!r}: choose from {VARIANTS}")
+        self.scores = tuple(self.scores)
+
+    def to_dict(self) -> dict:
+        return asdict(self)

@@ -1,0 +1,144 @@
+"""Harvest labels for new items with any method: the one call behind ``labkit diva``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..data.corpus import Corpus
+from ..data.jsonl import Prediction
+from ..embed import build_candidate_space, get_encoder, pick_device
+from ..embed.space import CandidateSpace
+from ..metrics import top_k_indices
+from .baselines import eq2_scores, mlc_scores, nnpu_scores, nst_eq2_scores, nst_mlc_scores, tfidf_scores
+from .config import DiVaConfig
+from .iteration import DiVa
+from .pairs import PairSpace
+
+METHODS = ("diva", "diva-static", "diva-light", "eq2", "nst-eq2", "nst-mlc", "mlc", "nnpu", "tfidf")
+
+
+@dataclass
+class HarvestResult:
+    """Ranked predictions for the items to label, seconds per stage, and the DiVa run if any."""
+
+    predictions: list[Prediction]
+    seconds: dict = field(default_factory=dict)
+    rounds: int = 0
+    run: DiVa | None = None
+
+
+def gold_matrix(space: CandidateSpace, label_sets: Sequence[Sequence[str]], n_items: int) -> sp.csr_matrix:
+    """(n_items, n_phrases) binary CSR: the first len(label_sets) rows hold those labels."""
+    rows, cols = [], []
+    index = space.phrases.index
+    for i, labels in enumerate(label_sets):
+        for label in labels:
+            if label in index:
+                rows.append(i)
+                cols.append(index[label])
+    return sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n_items, len(space.phrases)))
+
+
+def suppress_nested(labels: Sequence[str], lang: str = "en") -> list[int]:
+    """Positions of the labels to keep, best first: a label nested in (or holding) a better-ranked
+    kept label ("piano" / "mellow piano melody") is dropped. English compares whole words,
+    Chinese characters."""
+    kept: list[int] = []
+    padded = [f" {label} " if lang == "en" else label for label in labels]
+    for i, label in enumerate(padded):
+        if not any(label in padded[j] or padded[j] in label for j in kept):
+            kept.append(i)
+    return kept
+
+
+def to_predictions(
+    ids: Sequence[str], scores: sp.csr_matrix, space: CandidateSpace, *, threshold: float | None,
+    top_k: int | None = None, nested: bool = False,
+) -> list[Prediction]:
+    """Ranked predictions from a score matrix whose rows match ``ids``: every candidate with a
+    score >= threshold, best first (or the top_k best when ``threshold`` is None); with
+    ``nested=True`` phrases nested in a better-scored predicted phrase are dropped."""
+    scores = sp.csr_matrix(scores)
+    if threshold is not None:
+        kept = scores.copy()
+        kept.data[kept.data < threshold] = 0.0
+        kept.eliminate_zeros()
+        width = int(np.diff(kept.indptr).max(initial=0)) or 1
+    else:
+        kept, width = scores, top_k or 5
+    top = top_k_indices(kept, width)
+    out = []
+    for i, item_id in enumerate(ids):
+        cols = top[i][top[i] >= 0]
+        values = np.asarray(kept[i, cols].todense()).ravel() if len(cols) else np.zeros(0)
+        labels = [space.phrases[int(j)] for j in cols]
+        keep = suppress_nested(labels, space.lang) if nested else list(range(len(labels)))
+        out.append(Prediction(item_id, tuple(labels[k] for k in keep), tuple(float(values[k]) for k in keep)))
+    return out
+
+
+def harvest(
+    train: Corpus,
+    predict: Corpus,
+    *,
+    method: str = "diva",
+    encoder=None,
+    gold_vocabulary: Sequence[str] | None = None,
+    config: DiVaConfig | None = None,
+    lang: str = "auto",
+    space: CandidateSpace | None = None,
+) -> HarvestResult:
+    """Train on ``train`` (gold labels) and return ranked label predictions for ``predict``.
+
+    encoder: an encoder object, a model name or path, or None for the default transformer.
+    gold_vocabulary: the expert vocabulary (default: every label of ``train``).
+    space: a ready candidate space over train + predict items (skips encoding).
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}: choose from {', '.join(METHODS)}")
+    config = config or DiVaConfig()
+    if method.startswith("diva"):
+        config.variant = method
+    seconds: dict[str, float] = {}
+    vocab = list(gold_vocabulary) if gold_vocabulary is not None else train.label_vocabulary().tokens
+    if space is None:
+        start = time.perf_counter()
+        if encoder is None or isinstance(encoder, str):
+            encoder = get_encoder(encoder or "all-MiniLM-L6-v2", device=config.device, progress=config.progress, lang=lang)
+        space = build_candidate_space([*train.comments, *predict.comments], vocab, encoder, lang=lang)
+        seconds["encode"] = time.perf_counter() - start
+    n_train = len(train)
+    train_rows = np.arange(n_train)
+    rows = np.arange(n_train, n_train + len(predict))
+    gold = gold_matrix(space, train.label_sets, space.n_items)
+    device = pick_device(config.device)
+    start = time.perf_counter()
+    result = HarvestResult([], seconds)
+    threshold: float | None = config.predict_threshold
+    top_k = None
+    if method.startswith("diva"):
+        run = DiVa(space, train_rows, gold, config).fit()
+        scores = run.predict(rows)
+        result.run, result.rounds = run, run.best_round
+        for record in run.history:
+            for stage, s in record.seconds.items():
+                seconds[stage] = seconds.get(stage, 0.0) + s
+    else:
+        pairs = PairSpace.build(space, include_absent_vocabulary=config.include_absent_vocabulary)
+        if method == "tfidf":
+            scores, top_k = tfidf_scores(pairs, gold, train_rows, rows)
+            threshold = None
+        else:
+            fn = {"eq2": eq2_scores, "nnpu": nnpu_scores, "nst-eq2": nst_eq2_scores, "mlc": mlc_scores, "nst-mlc": nst_mlc_scores}[method]
+            scores = fn(pairs, gold, train_rows, rows, config, device)
+    seconds["train+infer"] = time.perf_counter() - start
+    result.predictions = to_predictions(
+        predict.ids, sp.csr_matrix(scores)[rows], space, threshold=threshold, top_k=top_k,
+        nested=config.suppress_nested and method != "tfidf",
+    )
+    return result

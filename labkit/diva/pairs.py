@@ -1,0 +1,263 @@
+"""(item, candidate) pairs over a candidate space: which pairs exist, their occurrence features,
+how training pairs are sampled, and how a pair classifier is trained and run on all of them.
+
+Nothing here loops over pairs in Python: pairs are index arrays, features are gathered from sparse
+matrices in one binary search, and inference uses the decomposition of the pair classifier.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from tqdm.auto import tqdm
+
+from ..embed.space import CandidateSpace
+from ..losses import bce, nnpu
+from ..models.pair_classifier import PairClassifier
+from ..scoring import tfidf
+from ..sparse import canonical_csr, lookup
+
+N_OCCURRENCE_FEATURES = 4
+
+
+@dataclass
+class PairSpace:
+    """A candidate space with everything pairs need, computed once.
+
+    candidates: (n_items, n_phrases) binary CSR, item i's candidates: the phrases of its comments,
+    plus the gold vocabulary when ``include_absent_vocabulary``.
+    si: TF-IDF (Eq. 9) of every occurring pair; log_counts, share: the other occurrence features.
+    """
+
+    space: CandidateSpace
+    candidates: sp.csr_matrix
+    si: sp.csr_matrix
+    log_counts: sp.csr_matrix
+    share: sp.csr_matrix
+    _entries: "_EntryTable | None" = field(default=None, init=False, repr=False)
+
+    @property
+    def n_features(self) -> int:
+        context = self.space.pair_context
+        return N_OCCURRENCE_FEATURES + (0 if context is None else context.shape[1])
+
+    @classmethod
+    def build(cls, space: CandidateSpace, *, include_absent_vocabulary: bool = True) -> "PairSpace":
+        occurring = canonical_csr(space.counts > 0)
+        if include_absent_vocabulary and space.n_gold:
+            gold = sp.csr_matrix(np.ones((space.n_items, space.n_gold)), shape=(space.n_items, space.n_gold))
+            gold = sp.hstack([gold, sp.csr_matrix((space.n_items, len(space.phrases) - space.n_gold))]).tocsr()
+            occurring = canonical_csr((occurring + gold) > 0)
+        counts = canonical_csr(space.counts)
+        if counts.nnz != space.counts.nnz:
+            raise ValueError("the space's counts must be canonical (no zeros or duplicates)")
+        log_counts = counts.copy()
+        log_counts.data = np.log1p(log_counts.data)
+        return cls(space, occurring, canonical_csr(tfidf(counts)), log_counts, canonical_csr(space.comment_share))
+
+    def features(self, items: np.ndarray, phrases: np.ndarray) -> np.ndarray:
+        """(B, n_features) float32: occurs (0/1), log(1 + count), share of comments holding it,
+        TF-IDF, then the pair's context vector; all zeros where the phrase does not occur.
+
+        One binary search finds each pair's entry among the occurring pairs; every feature is a
+        gather from an array aligned with those entries."""
+        if self._entries is None:
+            self._entries = _EntryTable(self)
+        return self._entries.features(np.asarray(items, dtype=np.int64), np.asarray(phrases, dtype=np.int64))
+
+    def candidate_pairs(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """All (item, phrase) candidate pairs of the items ``rows``: two int arrays."""
+        sub = self.candidates[rows]
+        items = np.repeat(np.asarray(rows), np.diff(sub.indptr))
+        return items, sub.indices.astype(np.int64)
+
+
+class _EntryTable:
+    """The occurring (item, phrase) pairs as sorted keys, with one feature row per pair."""
+
+    def __init__(self, pairs: PairSpace) -> None:
+        counts = pairs.log_counts
+        self.n_phrases = counts.shape[1]
+        rows = np.repeat(np.arange(counts.shape[0], dtype=np.int64), np.diff(counts.indptr))
+        self.keys = rows * self.n_phrases + counts.indices
+        columns = [np.ones(counts.nnz), counts.data]
+        for m in (pairs.share, pairs.si):  # same entries as counts, possibly fewer stored values
+            columns.append(lookup(m, rows, counts.indices))
+        table = np.stack(columns, axis=1).astype(np.float32)
+        context = pairs.space.pair_context
+        if context is not None:
+            table = np.hstack([table, context.astype(np.float32)])
+        self.table = np.vstack([table, np.zeros((1, table.shape[1]), np.float32)])  # last row: absent
+
+    def features(self, items: np.ndarray, phrases: np.ndarray) -> np.ndarray:
+        wanted = items * self.n_phrases + phrases
+        pos = np.searchsorted(self.keys, wanted)
+        pos_c = np.minimum(pos, len(self.keys) - 1)
+        found = (len(self.keys) > 0) & (self.keys[pos_c] == wanted) if len(self.keys) else np.zeros(len(wanted), bool)
+        return self.table[np.where(found, pos_c, len(self.table) - 1)]
+
+
+def restrict_rows(m: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
+    """m with every row outside ``rows`` emptied (shape kept)."""
+    mask = np.zeros(m.shape[0], dtype=np.float64)
+    mask[np.asarray(rows, dtype=np.int64)] = 1.0
+    return canonical_csr(sp.diags(mask) @ m)
+
+
+def sample_training_pairs(
+    pairs: PairSpace,
+    positives: sp.csr_matrix,
+    rows: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    negatives_per_positive: int = 5,
+    subsample: float | None = 1e-3,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One epoch of training pairs: (items, phrases, targets 0/1), shuffled.
+
+    Positives are the entries of ``positives`` in ``rows``; frequent labels are kept with
+    probability sqrt(t/f) + t/f (word2vec subsampling, f = the label's share of positive pairs).
+    Each kept positive brings ``negatives_per_positive`` negatives drawn uniformly from the item's
+    candidates that are not positives.
+    """
+    pos = restrict_rows(positives, rows)
+    pos_items = np.repeat(np.arange(pos.shape[0]), np.diff(pos.indptr))
+    pos_phrases = pos.indices.astype(np.int64)
+    if subsample:
+        share = np.bincount(pos_phrases, minlength=pos.shape[1]) / max(len(pos_phrases), 1)
+        f = share[pos_phrases]
+        keep = rng.random(len(f)) < np.sqrt(subsample / f) + subsample / f
+        pos_items, pos_phrases = pos_items[keep], pos_phrases[keep]
+    pool = canonical_csr(restrict_rows(pairs.candidates, rows) - pairs.candidates.multiply(pos) > 0)
+    pool_sizes = np.diff(pool.indptr)
+    neg_items = np.repeat(pos_items, negatives_per_positive)
+    neg_items = neg_items[pool_sizes[neg_items] > 0]
+    pick = (rng.random(len(neg_items)) * pool_sizes[neg_items]).astype(np.int64)
+    neg_phrases = pool.indices[pool.indptr[neg_items] + pick].astype(np.int64)
+    items = np.concatenate([pos_items, neg_items])
+    phrases = np.concatenate([pos_phrases, neg_phrases])
+    targets = np.concatenate([np.ones(len(pos_items)), np.zeros(len(neg_items))]).astype(np.float32)
+    order = rng.permutation(len(items))
+    return items[order], phrases[order], targets[order]
+
+
+def new_pair_classifier(pairs: PairSpace, *, tower: int = 256, hidden: int = 256, dropout: float = 0.1, seed: int = 0) -> PairClassifier:
+    torch.manual_seed(seed)
+    dim_items, dim_phrases = pairs.space.item_vectors.shape[1], pairs.space.phrase_vectors.shape[1]
+    return PairClassifier(dim_items, dim_phrases, pairs.n_features, tower=tower, hidden=hidden, dropout=dropout)
+
+
+def train_pair_classifier(
+    model: PairClassifier,
+    pairs: PairSpace,
+    positives: sp.csr_matrix,
+    rows: np.ndarray,
+    *,
+    epochs: int = 8,
+    negatives_per_positive: int = 5,
+    subsample: float | None = 1e-3,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    loss: str = "bce",
+    prior: float | None = None,
+    seed: int = 0,
+    device: str = "cpu",
+    desc: str = "training",
+    progress: bool = True,
+    min_steps: int = 0,
+) -> list[float]:
+    """Train (or fine-tune) ``model`` in place; returns the mean loss of each epoch.
+
+    Small corpora get more epochs: at least ``min_steps`` optimiser steps are taken in all.
+
+    loss: ``"bce"`` (Eq. 11) or ``"nnpu"`` (Eq. 12, needs ``prior``, the share of positives among
+    candidate pairs). The same seed gives the same model.
+    """
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+    model.to(device).train()
+    items_t = torch.from_numpy(pairs.space.item_vectors).to(device)
+    phrases_t = torch.from_numpy(pairs.space.phrase_vectors).to(device)
+    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    history = []
+    epoch_pairs = [sample_training_pairs(pairs, positives, rows, rng, negatives_per_positive=negatives_per_positive, subsample=subsample)]
+    steps_per_epoch = max(1, -(-len(epoch_pairs[0][0]) // batch_size))
+    epochs = max(epochs, -(-min_steps // steps_per_epoch))
+    for epoch in tqdm(range(epochs), desc=desc, disable=not progress, unit="epoch"):
+        if epoch:
+            epoch_pairs.append(sample_training_pairs(
+                pairs, positives, rows, rng, negatives_per_positive=negatives_per_positive, subsample=subsample
+            ))
+        items, phrases, targets = epoch_pairs.pop()
+        feats = torch.from_numpy(pairs.features(items, phrases)).to(device)
+        items_idx, phrases_idx = torch.from_numpy(items).to(device), torch.from_numpy(phrases).to(device)
+        y = torch.from_numpy(targets).to(device)
+        total = 0.0
+        for start in range(0, len(items), batch_size):
+            sl = slice(start, start + batch_size)
+            logits = model(items_t[items_idx[sl]], phrases_t[phrases_idx[sl]], feats[sl])
+            batch_loss = bce(logits, y[sl]) if loss == "bce" else nnpu(logits, y[sl] > 0, prior)
+            optimiser.zero_grad()
+            batch_loss.backward()
+            optimiser.step()
+            total += batch_loss.item() * len(logits)
+        history.append(total / max(len(items), 1))
+    model.eval()
+    return history
+
+
+@torch.inference_mode()
+def score_pairs(
+    model: PairClassifier, pairs: PairSpace, items: np.ndarray, phrases: np.ndarray, *, device: str = "cpu", chunk: int = 8192
+) -> np.ndarray:
+    """(B,) probabilities of the pairs, by the decomposition: one tower pass per distinct item and
+    phrase, then a gather, an add and a dot product per pair, in chunks that stay in cache."""
+    model.to(device).eval()
+    uniq_items, item_pos = np.unique(items, return_inverse=True)
+    uniq_phrases, phrase_pos = np.unique(phrases, return_inverse=True)
+    u = model.item_part(torch.from_numpy(pairs.space.item_vectors[uniq_items]).to(device))
+    v = model.label_part(torch.from_numpy(pairs.space.phrase_vectors[uniq_phrases]).to(device))
+    out = np.empty(len(items), dtype=np.float32)
+    for start in range(0, len(items), chunk):
+        sl = slice(start, start + chunk)
+        f = torch.from_numpy(pairs.features(items[sl], phrases[sl])).to(device)
+        ip = torch.from_numpy(item_pos[sl]).to(device)
+        pp = torch.from_numpy(phrase_pos[sl]).to(device)
+        out[sl] = torch.sigmoid(model.score_indexed(u, v, ip, pp, f)).cpu().numpy()
+    return out
+
+
+def score_candidates(model: PairClassifier, pairs: PairSpace, rows: np.ndarray, *, device: str = "cpu") -> sp.csr_matrix:
+    """(n_items, n_phrases) CSR of probabilities on the candidate pairs of ``rows``."""
+    items, phrases = pairs.candidate_pairs(np.asarray(rows))
+    probs = score_pairs(model, pairs, items, phrases, device=device)
+    m = sp.csr_matrix((probs.astype(np.float64), (items, phrases)), shape=pairs.candidates.shape)
+    m.sum_duplicates()
+    return m
+
+
+@torch.inference_mode()
+def mean_confidence(model: PairClassifier, pairs: PairSpace, rows: np.ndarray, *, device: str = "cpu") -> np.ndarray:
+    """(n_phrases,) mean probability of every phrase over the items ``rows``, occurring or not.
+
+    Per item, all phrases at once: the pairs without occurrence features need only
+    ReLU(u_i + v) (P, hidden); the item's occurring phrases are then rescored with their features.
+    """
+    model.to(device).eval()
+    v = model.label_part(torch.from_numpy(pairs.space.phrase_vectors).to(device))
+    u = model.item_part(torch.from_numpy(pairs.space.item_vectors[np.asarray(rows)]).to(device))
+    total = torch.zeros(v.shape[0], dtype=torch.float64, device=device)
+    counts = pairs.log_counts
+    zero = torch.zeros(1, pairs.n_features, device=device)
+    for k, row in enumerate(np.asarray(rows)):
+        probs = torch.sigmoid(model.pair_logits(u[k : k + 1], v, zero))
+        occ = counts.indices[counts.indptr[row] : counts.indptr[row + 1]].astype(np.int64)
+        if len(occ):
+            f = torch.from_numpy(pairs.features(np.full(len(occ), row), occ)).to(device)
+            idx = torch.from_numpy(occ).to(device)
+            probs[idx] = torch.sigmoid(model.pair_logits(u[k : k + 1].expand(len(occ), -1), v[idx], f))
+        total += probs.double()
+    return (total / max(len(rows), 1)).cpu().numpy()

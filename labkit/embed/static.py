@@ -1,0 +1,81 @@
+"""Static word vectors (gensim): pretrained vectors in word2vec text format, or Word2Vec (CBOW or
+skip-gram) trained on the corpus. A text's vector is the normalised sum of its words' vectors;
+unknown words count as zero vectors, so a text with no known word gets a zero row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..text.tokenize import tokenize
+
+
+class StaticEncoder:
+    """Texts -> (n, dim) float32 rows of unit length (zero rows where no word is known)."""
+
+    def __init__(self, keyed_vectors, *, lang: str = "en", name: str = "static") -> None:
+        self.kv = keyed_vectors
+        self.lang = lang
+        self.name = name
+
+    @classmethod
+    def from_word2vec_text(cls, path: str | Path, *, lang: str = "en", limit: int | None = None) -> "StaticEncoder":
+        """Load vectors in word2vec text format (a header line ``count dim``, then ``word v1 v2 ...``)."""
+        from gensim.models import KeyedVectors
+
+        try:
+            kv = KeyedVectors.load_word2vec_format(str(path), binary=False, limit=limit)
+        except (ValueError, UnicodeDecodeError) as err:
+            from ..data.errors import DataFormatError
+
+            raise DataFormatError(path, f"not a word2vec text file: {err}") from None
+        return cls(kv, lang=lang, name=f"vectors:{Path(path).name}")
+
+    @classmethod
+    def train(
+        cls,
+        texts: Iterable[str],
+        *,
+        lang: str = "en",
+        dim: int = 100,
+        window: int = 5,
+        min_count: int = 1,
+        skip_gram: bool = False,
+        epochs: int = 10,
+        seed: int = 0,
+    ) -> "StaticEncoder":
+        """Train gensim Word2Vec (CBOW by default) on the tokens of ``texts``; one worker, so the
+        same seed gives the same vectors."""
+        from gensim.models import Word2Vec
+
+        sentences = [tokenize(t, lang) for t in texts]
+        model = Word2Vec(
+            sentences=[s for s in sentences if s], vector_size=dim, window=window, min_count=min_count,
+            sg=int(skip_gram), epochs=epochs, seed=seed, workers=1,
+        )
+        return cls(model.wv, lang=lang, name=f"word2vec:{dim}:{'sg' if skip_gram else 'cbow'}")
+
+    @property
+    def dim(self) -> int:
+        return int(self.kv.vector_size)
+
+    @property
+    def encoder_id(self) -> str:
+        return self.name
+
+    def unknown(self, texts: Sequence[str]) -> list[str]:
+        """The texts none of whose words have a vector."""
+        return [t for t in texts if not any(w in self.kv.key_to_index for w in tokenize(t, self.lang))]
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        index = self.kv.key_to_index
+        for i, text in enumerate(texts):
+            rows = [index[w] for w in tokenize(text, self.lang) if w in index]
+            if rows:
+                out[i] = self.kv.vectors[rows].sum(axis=0)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return np.divide(out, norms, out=np.zeros_like(out), where=norms > 0)
