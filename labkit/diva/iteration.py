@@ -204,9 +204,11 @@ class DiVa:
         """Accept the proposals (minus ``rejected`` (row, phrase) pairs); returns how many are new."""
         proposed = canonical_csr((self.proposed_classifier + self.proposed_joint) > 0)
         if rejected:
+            index, n_phrases = self.pairs.space.phrases.index, proposed.shape[1]
+            rejected_keys = np.array([r * n_phrases + index[label] for r, label in rejected if label in index], dtype=np.int64)
             coo = proposed.tocoo()
-            drop = np.array([(int(r), self.pairs.space.phrases[int(j)]) in rejected for r, j in zip(coo.row, coo.col)], dtype=bool)
-            proposed = canonical_csr(sp.csr_matrix((coo.data * ~drop, (coo.row, coo.col)), shape=proposed.shape))
+            keep = ~np.isin(coo.row.astype(np.int64) * n_phrases + coo.col, rejected_keys)
+            proposed = canonical_csr(sp.csr_matrix((coo.data * keep, (coo.row, coo.col)), shape=proposed.shape))
         record = self.record
         record.new_from_classifier = int(self.proposed_classifier.multiply(proposed).nnz)
         record.new_from_joint = int(proposed.nnz - record.new_from_classifier)
