@@ -10,7 +10,7 @@ from pathlib import Path
 
 from . import __version__
 from .data import DataFormatError, read_jsonl_corpus, read_predictions
-from .metrics import evaluate_labels, format_table
+from .metrics import evaluate_labels
 from .paths import sample_data_dir
 
 

@@ -17,6 +17,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.cluster import KMeans
 
+from .sparse import unit_rows
+
 SCORE_PARTS = ("SI", "SN", "PV", "DA")
 
 
@@ -47,15 +49,15 @@ def semantic_novelty(
     pseudo-labels. Each run clusters the unit label vectors with K-means (its own seed); a
     candidate's similarity to a run is its largest cosine similarity to that run's unit centres.
     """
-    labels = _unit(label_vectors)
-    cands = _unit(candidate_vectors)
+    labels = unit_rows(label_vectors, np.float64)
+    cands = unit_rows(candidate_vectors, np.float64)
     k = min(n_clusters, len(labels))
     if k < 1:
         return np.ones(len(cands))
     best = np.zeros(len(cands))
     for r in range(runs):
         km = KMeans(n_clusters=k, n_init=1, random_state=seed + r).fit(labels)
-        centres = _unit(km.cluster_centers_)
+        centres = unit_rows(km.cluster_centers_, np.float64)
         best += (cands @ centres.T).max(axis=1)
     return 1.0 - best / runs
 
@@ -105,9 +107,3 @@ def joint_score(
             factor = factor * np.asarray(values, dtype=np.float64)
     g.data = g.data * factor[g.indices]
     return g
-
-
-def _unit(m: np.ndarray) -> np.ndarray:
-    m = np.asarray(m, dtype=np.float64)
-    norms = np.linalg.norm(m, axis=1, keepdims=True)
-    return np.divide(m, norms, out=np.zeros_like(m), where=norms > 0)

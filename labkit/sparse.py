@@ -1,4 +1,4 @@
-"""Small sparse-matrix helpers shared by metrics and models."""
+"""Small array helpers shared by metrics, encoders and models."""
 
 from __future__ import annotations
 
@@ -14,20 +14,36 @@ def canonical_csr(m, dtype=np.float64) -> sp.csr_matrix:
     return csr
 
 
+def unit_rows(m, dtype=np.float32) -> np.ndarray:
+    """Rows of ``m`` scaled to unit L2 norm; all-zero rows stay zero."""
+    m = np.asarray(m, dtype=np.float64)
+    norms = np.linalg.norm(m, axis=1, keepdims=True)
+    return np.divide(m, norms, out=np.zeros_like(m), where=norms > 0).astype(dtype)
+
+
+class EntryIndex:
+    """The stored entries of a canonical CSR matrix as sorted (row, col) keys: where is (r, c)?"""
+
+    def __init__(self, csr: sp.csr_matrix) -> None:
+        self.n_cols = csr.shape[1]
+        rows = np.repeat(np.arange(csr.shape[0], dtype=np.int64), np.diff(csr.indptr))
+        self.keys = rows * self.n_cols + csr.indices
+
+    def positions(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Index into the matrix's ``data`` of each (rows[k], cols[k]); -1 where absent or cols < 0."""
+        rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+        wanted = rows * self.n_cols + cols
+        if not len(self.keys):
+            return np.full(wanted.shape, -1, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(self.keys, wanted), len(self.keys) - 1)
+        return np.where((self.keys[pos] == wanted) & (cols >= 0), pos, -1)
+
+
 def lookup(csr: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray, *, default: float = 0.0) -> np.ndarray:
     """Values ``csr[rows[k], cols[k]]`` for every k, by one binary search over (row, col) keys.
 
     csr must be canonical (:func:`canonical_csr`); rows and cols are int arrays of one shape; a
     negative col (padding) or an absent entry gives ``default``.
     """
-    rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
-    n_cols = csr.shape[1]
-    entry_rows = np.repeat(np.arange(csr.shape[0], dtype=np.int64), np.diff(csr.indptr))
-    keys = entry_rows * n_cols + csr.indices
-    wanted = rows * n_cols + cols
-    out = np.full(wanted.shape, default, dtype=np.float64)
-    if len(keys):
-        pos = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
-        found = (keys[pos] == wanted) & (cols >= 0)
-        out[found] = csr.data[pos[found]]
-    return out
+    pos = EntryIndex(csr).positions(rows, cols)
+    return np.where(pos >= 0, csr.data[np.maximum(pos, 0)] if csr.nnz else default, default).astype(np.float64)

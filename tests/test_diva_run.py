@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from labkit.cli import main
-from labkit.data import Corpus, Item, read_jsonl_corpus, read_predictions, write_jsonl_corpus
+from labkit.data import Corpus, Item, read_predictions, write_jsonl_corpus
 from labkit.data.synthetic import make_synthetic_corpus
 from labkit.diva import METHODS, DiVa, DiVaConfig, harvest
 from labkit.diva.harvest import gold_matrix

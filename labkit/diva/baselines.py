@@ -110,8 +110,7 @@ def nst_mlc_scores(pairs, gold, train_rows, rows, config: DiVaConfig, device: st
     x = pairs.space.item_vectors
     all_rows = np.union1d(train_rows, rows)
     y_gold = np.zeros((len(all_rows), n_gold), dtype=bool)
-    position = {r: k for k, r in enumerate(all_rows)}
-    train_pos = np.array([position[r] for r in train_rows])
+    train_pos = np.searchsorted(all_rows, train_rows)  # all_rows is sorted (union1d)
     y_gold[train_pos] = gold[train_rows][:, :n_gold].toarray() > 0
     teacher = _fit_mlc(x[train_rows], y_gold[train_pos], config, device, dropout=config.dropout, desc="NST-MLC teacher")
     for it in range(iterations):

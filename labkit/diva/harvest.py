@@ -14,6 +14,7 @@ from ..data.jsonl import Prediction
 from ..embed import build_candidate_space, get_encoder, pick_device
 from ..embed.space import CandidateSpace
 from ..metrics import top_k_indices
+from ..sparse import canonical_csr, lookup
 from .baselines import eq2_scores, mlc_scores, nnpu_scores, nst_eq2_scores, nst_mlc_scores, tfidf_scores
 from .config import DiVaConfig
 from .iteration import DiVa
@@ -33,15 +34,11 @@ class HarvestResult:
 
 
 def gold_matrix(space: CandidateSpace, label_sets: Sequence[Sequence[str]], n_items: int) -> sp.csr_matrix:
-    """(n_items, n_phrases) binary CSR: the first len(label_sets) rows hold those labels."""
-    rows, cols = [], []
-    index = space.phrases.index
-    for i, labels in enumerate(label_sets):
-        for label in labels:
-            if label in index:
-                rows.append(i)
-                cols.append(index[label])
-    return sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n_items, len(space.phrases)))
+    """(n_items, n_phrases) binary CSR: the first len(label_sets) rows hold those labels (labels
+    that are not phrases of the space are left out), the other rows are empty."""
+    labelled = space.phrases.label_matrix(label_sets)
+    padding = sp.csr_matrix((n_items - labelled.shape[0], labelled.shape[1]))
+    return sp.vstack([labelled, padding]).tocsr().astype(np.float64)
 
 
 def suppress_nested(labels: Sequence[str], lang: str = "en") -> list[int]:
@@ -72,13 +69,13 @@ def to_predictions(
     else:
         kept, width = scores, top_k or 5
     top = top_k_indices(kept, width)
+    values = lookup(canonical_csr(kept), np.broadcast_to(np.arange(len(ids))[:, None], top.shape), top)
     out = []
     for i, item_id in enumerate(ids):
-        cols = top[i][top[i] >= 0]
-        values = np.asarray(kept[i, cols].todense()).ravel() if len(cols) else np.zeros(0)
-        labels = [space.phrases[int(j)] for j in cols]
-        keep = suppress_nested(labels, space.lang) if nested else list(range(len(labels)))
-        out.append(Prediction(item_id, tuple(labels[k] for k in keep), tuple(float(values[k]) for k in keep)))
+        valid = top[i] >= 0
+        labels = [space.phrases[int(j)] for j in top[i][valid]]
+        keep = suppress_nested(labels, space.lang) if nested else range(len(labels))
+        out.append(Prediction(item_id, tuple(labels[k] for k in keep), tuple(float(values[i][valid][k]) for k in keep)))
     return out
 
 

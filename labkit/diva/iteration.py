@@ -72,7 +72,7 @@ class DiVa:
         self._best = None
         self._static_done = False
         self._scores_cache: sp.csr_matrix | None = None
-        self._inv_prop = inverse_propensity(restrict_rows(self.gold, self.fit_rows)[self.fit_rows])
+        self._inv_prop = inverse_propensity(self.gold[self.fit_rows])
 
     # ------------------------------------------------------------------ steps
     @property

@@ -18,7 +18,7 @@ from ..embed.space import CandidateSpace
 from ..losses import bce, nnpu
 from ..models.pair_classifier import PairClassifier
 from ..scoring import tfidf
-from ..sparse import canonical_csr, lookup
+from ..sparse import EntryIndex, canonical_csr, lookup
 
 N_OCCURRENCE_FEATURES = 4
 
@@ -76,13 +76,12 @@ class PairSpace:
 
 
 class _EntryTable:
-    """The occurring (item, phrase) pairs as sorted keys, with one feature row per pair."""
+    """The occurring (item, phrase) pairs, with one feature row per pair (last row: absent)."""
 
     def __init__(self, pairs: PairSpace) -> None:
         counts = pairs.log_counts
-        self.n_phrases = counts.shape[1]
+        self.index = EntryIndex(counts)
         rows = np.repeat(np.arange(counts.shape[0], dtype=np.int64), np.diff(counts.indptr))
-        self.keys = rows * self.n_phrases + counts.indices
         columns = [np.ones(counts.nnz), counts.data]
         for m in (pairs.share, pairs.si):  # same entries as counts, possibly fewer stored values
             columns.append(lookup(m, rows, counts.indices))
@@ -90,14 +89,10 @@ class _EntryTable:
         context = pairs.space.pair_context
         if context is not None:
             table = np.hstack([table, context.astype(np.float32)])
-        self.table = np.vstack([table, np.zeros((1, table.shape[1]), np.float32)])  # last row: absent
+        self.table = np.vstack([table, np.zeros((1, table.shape[1]), np.float32)])
 
     def features(self, items: np.ndarray, phrases: np.ndarray) -> np.ndarray:
-        wanted = items * self.n_phrases + phrases
-        pos = np.searchsorted(self.keys, wanted)
-        pos_c = np.minimum(pos, len(self.keys) - 1)
-        found = (len(self.keys) > 0) & (self.keys[pos_c] == wanted) if len(self.keys) else np.zeros(len(wanted), bool)
-        return self.table[np.where(found, pos_c, len(self.table) - 1)]
+        return self.table[self.index.positions(items, phrases)]  # -1 picks the zero row
 
 
 def restrict_rows(m: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
@@ -183,15 +178,15 @@ def train_pair_classifier(
     phrases_t = torch.from_numpy(pairs.space.phrase_vectors).to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
     history = []
-    epoch_pairs = [sample_training_pairs(pairs, positives, rows, rng, negatives_per_positive=negatives_per_positive, subsample=subsample)]
-    steps_per_epoch = max(1, -(-len(epoch_pairs[0][0]) // batch_size))
+
+    def sample():
+        return sample_training_pairs(pairs, positives, rows, rng, negatives_per_positive=negatives_per_positive, subsample=subsample)
+
+    first = sample()
+    steps_per_epoch = max(1, -(-len(first[0]) // batch_size))
     epochs = max(epochs, -(-min_steps // steps_per_epoch))
     for epoch in tqdm(range(epochs), desc=desc, disable=not progress, unit="epoch"):
-        if epoch:
-            epoch_pairs.append(sample_training_pairs(
-                pairs, positives, rows, rng, negatives_per_positive=negatives_per_positive, subsample=subsample
-            ))
-        items, phrases, targets = epoch_pairs.pop()
+        items, phrases, targets = first if epoch == 0 else sample()
         feats = torch.from_numpy(pairs.features(items, phrases)).to(device)
         items_idx, phrases_idx = torch.from_numpy(items).to(device), torch.from_numpy(phrases).to(device)
         y = torch.from_numpy(targets).to(device)

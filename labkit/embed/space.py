@@ -23,6 +23,7 @@ from ..data.vocab import Vocabulary
 from ..text.candidates import candidate_spans
 from ..text.language import detect_language
 from ..text.normalize import normalize
+from ..sparse import unit_rows
 from .cache import default_cache_dir
 
 
@@ -51,11 +52,6 @@ class CandidateSpace:
     @property
     def n_items(self) -> int:
         return self.counts.shape[0]
-
-
-def _unit(m: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(m, axis=1, keepdims=True)
-    return np.divide(m, norms, out=np.zeros_like(m), where=norms > 0).astype(np.float32)
 
 
 def _space_key(encoder_id: str, comments: Sequence[Sequence[str]], gold: Sequence[str], lang: str, max_words: int) -> str:
@@ -127,7 +123,7 @@ def build_candidate_space(
     else:
         item_vectors = encoder.encode(docs)
         phrase_vectors = encoder.encode(phrases.tokens)
-    space = CandidateSpace(phrases, len(gold), counts, share, _unit(item_vectors), _unit(phrase_vectors), lang, pair_context)
+    space = CandidateSpace(phrases, len(gold), counts, share, unit_rows(item_vectors), unit_rows(phrase_vectors), lang, pair_context)
     if path is not None:
         _save(path, space)
     return space

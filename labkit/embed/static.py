@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..sparse import unit_rows
 from ..text.tokenize import tokenize
 
 
@@ -77,5 +78,4 @@ class StaticEncoder:
             rows = [index[w] for w in tokenize(text, self.lang) if w in index]
             if rows:
                 out[i] = self.kv.vectors[rows].sum(axis=0)
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return np.divide(out, norms, out=np.zeros_like(out), where=norms > 0)
+        return unit_rows(out)

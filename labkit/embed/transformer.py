@@ -9,7 +9,6 @@ turns into static phrase vectors. Offline, the name ``all-MiniLM-L6-v2`` resolve
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 

@@ -9,20 +9,19 @@ scores 0 on every soft metric, since nothing can match.
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 
+from ..sparse import unit_rows
 from .sets import _binary
 
 
-def _unit_rows(embeddings: np.ndarray) -> np.ndarray:
+def _checked_unit_rows(embeddings: np.ndarray) -> np.ndarray:
     emb = np.asarray(embeddings, dtype=np.float64)
     if emb.ndim != 2:
         raise ValueError("embeddings must be a 2-D (n_labels, dim) array")
     if not np.isfinite(emb).all():
         bad = int(np.flatnonzero(~np.isfinite(emb).all(axis=1))[0])
         raise ValueError(f"embedding of label {bad} holds NaN or infinity")
-    norms = np.linalg.norm(emb, axis=1, keepdims=True)
-    return np.divide(emb, norms, out=np.zeros_like(emb), where=norms > 0)
+    return unit_rows(emb, np.float64)
 
 
 def soft_scores(pred, truth, embeddings: np.ndarray) -> dict[str, float]:
@@ -33,7 +32,7 @@ def soft_scores(pred, truth, embeddings: np.ndarray) -> dict[str, float]:
     All (predicted, gold) pairs of all items are scored in one vectorised pass.
     """
     pred, truth = _binary(pred), _binary(truth)
-    unit = _unit_rows(embeddings)
+    unit = _checked_unit_rows(embeddings)
     if pred.shape != truth.shape or unit.shape[0] != pred.shape[1]:
         raise ValueError(f"shapes differ: pred {pred.shape}, truth {truth.shape}, embeddings {unit.shape}")
     n = pred.shape[0]
