@@ -105,6 +105,80 @@ def run_diva(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- clusters
+def _parse_ks(text: str) -> list[int]:
+    """'12' -> [12]; '5-20' -> [5, ..., 20]; '10,50,100' -> [10, 50, 100]."""
+    try:
+        if "-" in text:
+            low, high = (int(v) for v in text.split("-", 1))
+            return list(range(low, high + 1))
+        return [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--k takes a number, a range like 5-20 or a list like 10,50,100; got {text!r}") from None
+
+
+def _add_clusters(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "clusters",
+        help="cluster the tags of (item, tag) assignments by embeddings or by NPMI",
+        description="Read a TSV with a header and one (item, tag) pair per row, keep the tags on at least "
+        "--min-count items, and cluster them: 'embed' runs spherical k-means on tag vectors (a transformer "
+        "--encoder, word2vec-format --vectors, or --cooccurrence skip-gram vectors); 'npmi' cuts an "
+        "average-linkage tree on 1 - NPMI and drops singletons. With several k (a range or a list) the "
+        "k of best silhouette is kept. Writes one row per kept tag: tag, cluster, count, silhouette.",
+    )
+    p.add_argument("--assignments", required=True, type=Path, help="TSV with a header: one (item, tag) pair per row")
+    p.add_argument("--item-col", default="item")
+    p.add_argument("--tag-col", default="tag")
+    p.add_argument("--method", required=True, choices=["embed", "npmi"])
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--encoder", default=None, help="Hugging Face model name or path (default all-MiniLM-L6-v2)")
+    source.add_argument("--vectors", type=Path, default=None, help="word vectors in word2vec text format")
+    source.add_argument("--cooccurrence", action="store_true", help="tag vectors from the co-occurrence skip-gram")
+    p.add_argument("--algorithm", default="kmeans", choices=["kmeans", "average"],
+                   help="embed: spherical k-means, or an average-linkage tree on cosine distance (deterministic)")
+    p.add_argument("--k", type=_parse_ks, default=None, help="k, a range (5-20) or a list (default: embed 5,10,20,50,100,200; npmi 5-20)")
+    p.add_argument("--min-count", type=int, default=10, help="leave out tags on fewer items (default 10)")
+    p.add_argument("--core", type=Path, default=None, help="file of core tags, one per line: keep only clusters holding one")
+    p.add_argument("--merge-m", type=float, default=None, help="merge m-correlated clusters (thesis: 1.5)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, type=Path, help="output TSV")
+    p.set_defaults(func=run_clusters)
+
+
+def run_clusters(args: argparse.Namespace) -> int:
+    from .cluster import cluster_tags
+    from .data.jsonl import atomic_write_text
+    from .data.tagging import read_assignments
+    from .data.textfile import iter_lines
+
+    if args.min_count < 1:
+        raise SystemExit("labkit clusters: --min-count must be at least 1")
+    assignments = read_assignments(args.assignments, item_col=args.item_col, tag_col=args.tag_col)
+    encoder = None
+    if args.method == "embed" and not args.cooccurrence:
+        from .embed import StaticEncoder, get_encoder
+
+        encoder = StaticEncoder.from_word2vec_text(args.vectors) if args.vectors else get_encoder(args.encoder or "all-MiniLM-L6-v2", progress=True)
+    core = [line.strip() for _, line in iter_lines(args.core)] if args.core else None
+    result = cluster_tags(
+        assignments, method=args.method, encoder=encoder, cooccurrence_vectors=args.cooccurrence, algorithm=args.algorithm, k=args.k,
+        min_count=args.min_count, core_tags=core, merge_m=args.merge_m, seed=args.seed,
+    )
+    atomic_write_text(args.out, result.table.to_csv(sep="\t", index=False, float_format="%.4f"))
+    n_clusters = result.table["cluster"].nunique()
+    print(
+        f"labkit clusters: {len(result.table)} of {result.n_tags_counted} tags with >= {args.min_count} items in "
+        f"{n_clusters} clusters (method {args.method}, k = {result.k}) written to {args.out}",
+        file=sys.stderr,
+    )
+    if result.unknown:
+        print(f"labkit clusters: {len(result.unknown)} tag(s) had no known word and were left out (first: {result.unknown[0]!r})", file=sys.stderr)
+    if result.merged:
+        print(f"labkit clusters: merged {len(result.merged)} pair(s) of m-correlated clusters", file=sys.stderr)
+    return 0
+
+
 # ----------------------------------------------------------------------------- demo
 def _add_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -154,6 +228,7 @@ def run_synth(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
     "eval": _add_eval,
     "diva": _add_diva,
+    "clusters": _add_clusters,
     "demo": _add_demo,
     "synth": _add_synth,
 }
@@ -174,7 +249,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (DataFormatError, FileNotFoundError) as err:
+    except (DataFormatError, FileNotFoundError, ValueError) as err:
         print(f"labkit {args.command}: error: {err}", file=sys.stderr)
         return 2
 

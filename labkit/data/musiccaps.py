@@ -82,3 +82,12 @@ def read_musiccaps(path: str | Path, *, comments: str = "sentences") -> Corpus:
         texts = split_sentences(caption) if comments == "sentences" else [caption]
         items.append(Item(row.ytid, tuple(texts), tuple(dict.fromkeys(row.aspect_list))))
     return Corpus(items, name=Path(path).stem)
+
+
+def musiccaps_assignments(path: str | Path) -> pd.DataFrame:
+    """MusicCaps aspects as (item, tag) assignments: columns ``item`` (ytid) and ``tag`` (the
+    aspect, lower-cased and stripped), one row per distinct (clip, aspect)."""
+    table = read_musiccaps_table(path)
+    frame = table[["ytid", "aspect_list"]].explode("aspect_list").dropna()
+    frame = pd.DataFrame({"item": frame["ytid"], "tag": frame["aspect_list"].str.strip().str.lower()})
+    return frame[frame["tag"] != ""].drop_duplicates().reset_index(drop=True)

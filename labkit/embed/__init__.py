@@ -10,6 +10,7 @@
 from .cache import EmbeddingCache, default_cache_dir
 from .space import CandidateSpace, build_candidate_space, phrase_embedder
 from .static import StaticEncoder
+from .tags import TagVectors, cooccurrence_embeddings, embed_tags
 from .transformer import DEFAULT_MODEL, TransformerEncoder, pick_device, resolve_model
 
 
@@ -23,6 +24,7 @@ def get_encoder(name_or_path: str = DEFAULT_MODEL, **kwargs):
 
 
 __all__ = [
-    "CandidateSpace", "DEFAULT_MODEL", "EmbeddingCache", "StaticEncoder", "TransformerEncoder",
+    "CandidateSpace", "DEFAULT_MODEL", "EmbeddingCache", "StaticEncoder", "TagVectors", "TransformerEncoder",
+    "cooccurrence_embeddings", "embed_tags",
     "build_candidate_space", "default_cache_dir", "phrase_embedder", "get_encoder", "pick_device", "resolve_model",
 ]

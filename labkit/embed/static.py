@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+import re
+
 import numpy as np
 
 from ..sparse import unit_rows
@@ -47,17 +49,23 @@ class StaticEncoder:
         skip_gram: bool = False,
         epochs: int = 10,
         seed: int = 0,
+        fasttext: bool = False,
     ) -> "StaticEncoder":
-        """Train gensim Word2Vec (CBOW by default) on the tokens of ``texts``; one worker, so the
-        same seed gives the same vectors."""
-        from gensim.models import Word2Vec
+        """Train gensim Word2Vec (CBOW by default), or FastText with ``fasttext=True`` (unseen
+        words then get vectors from their character n-grams), on the tokens of ``texts``; one
+        worker, so the same seed gives the same vectors."""
+        from gensim.models import FastText, Word2Vec
 
-        sentences = [tokenize(t, lang) for t in texts]
-        model = Word2Vec(
-            sentences=[s for s in sentences if s], vector_size=dim, window=window, min_count=min_count,
+        sentences = [s for s in (tokenize(t, lang) for t in texts) if s]
+        if not sentences:
+            raise ValueError("no words to train word vectors on: every text is empty")
+        model_class = FastText if fasttext else Word2Vec
+        model = model_class(
+            sentences=sentences, vector_size=dim, window=window, min_count=min_count,
             sg=int(skip_gram), epochs=epochs, seed=seed, workers=1,
         )
-        return cls(model.wv, lang=lang, name=f"word2vec:{dim}:{'sg' if skip_gram else 'cbow'}")
+        kind = "fasttext" if fasttext else "word2vec"
+        return cls(model.wv, lang=lang, name=f"{kind}:{dim}:{'sg' if skip_gram else 'cbow'}")
 
     @property
     def dim(self) -> int:
@@ -67,15 +75,38 @@ class StaticEncoder:
     def encoder_id(self) -> str:
         return self.name
 
+    @property
+    def subword(self) -> bool:
+        """True for FastText vectors, which cover unseen words through character n-grams."""
+        return hasattr(self.kv, "buckets_word")
+
+    def words(self, text: str) -> list[str]:
+        """The words of ``text`` that have vectors; an unknown word joined by hyphens or
+        apostrophes ("hip-hop", "rock'n'roll") falls back to its known parts."""
+        known = self.kv.__contains__ if self.subword else self.kv.key_to_index.__contains__
+        out = []
+        for word in tokenize(text, self.lang):
+            if known(word):
+                out.append(word)
+            elif "-" in word or "'" in word:
+                out += [part for part in re.split(r"[-']", word) if part and known(part)]
+        return out
+
     def unknown(self, texts: Sequence[str]) -> list[str]:
         """The texts none of whose words have a vector."""
-        return [t for t in texts if not any(w in self.kv.key_to_index for w in tokenize(t, self.lang))]
+        return [t for t in texts if not self.words(t)]
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, dim) float32: the normalised sum of each text's word vectors (zero rows for texts
+        with no known word)."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         index = self.kv.key_to_index
         for i, text in enumerate(texts):
-            rows = [index[w] for w in tokenize(text, self.lang) if w in index]
-            if rows:
-                out[i] = self.kv.vectors[rows].sum(axis=0)
+            words = self.words(text)
+            if not words:
+                continue
+            if self.subword:  # FastText: vectors of unseen words are built from n-grams
+                out[i] = np.sum([self.kv[w] for w in words], axis=0)
+            else:
+                out[i] = self.kv.vectors[[index[w] for w in words]].sum(axis=0)
         return unit_rows(out)

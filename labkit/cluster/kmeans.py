@@ -1,0 +1,194 @@
+"""Spherical k-means: k-means on the unit sphere with cosine similarity (thesis, Sec. 7.1).
+
+Points and centroids are unit vectors; a point joins the centroid of largest cosine similarity and
+a centroid is the normalised sum of its points. When these Lloyd steps settle, single-point moves
+that still lower the objective ("first variation", Dhillon, Guan & Kogan 2002) are applied and
+Lloyd resumes, so the result is a local optimum for both kinds of step. The objective is the within-cluster cosine
+distance sum_i (1 - cos(x_i, c_{l_i})). Every step is one matrix product (n, d) x (d, k) and one
+sparse (k, n) x (n, d) product: no loop over points.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from tqdm.auto import tqdm
+
+from ..sparse import unit_rows
+
+
+def _check_points(x: np.ndarray, n_clusters: int) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim != 2:
+        raise ValueError(f"points must be a 2-D array (n, dim), got shape {x.shape}")
+    if not np.isfinite(x).all():
+        row = int(np.flatnonzero(~np.isfinite(x).all(axis=1))[0])
+        raise ValueError(f"point {row} holds NaN or infinite values")
+    norms = np.linalg.norm(x, axis=1)
+    if (norms == 0).any():
+        raise ValueError(f"point {int(np.flatnonzero(norms == 0)[0])} is a zero vector: it has no direction to cluster by")
+    if not 1 <= n_clusters <= len(x):
+        raise ValueError(f"k = {n_clusters} clusters need 1 <= k <= the number of points ({len(x)})")
+    return unit_rows(x)
+
+
+def _init_plus_plus(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """Greedy k-means++ seeding with cosine distance (Arthur & Vassilvitskii; the greedy variant
+    scikit-learn uses): each step draws 2 + ln k candidates with probability proportional to
+    their distance 1 - cos to the nearest centre so far and keeps the one that lowers the total
+    distance most."""
+    n = len(x)
+    trials = 2 + int(np.log(k))
+    centres = np.empty((k, x.shape[1]), dtype=np.float32)
+    centres[0] = x[rng.integers(n)]
+    best = np.clip(1.0 - x @ centres[0], 0.0, None)
+    for j in range(1, k):
+        weights = best.astype(np.float64)
+        total = weights.sum()
+        if total <= 0:
+            candidates = rng.integers(n, size=trials)
+        else:
+            cumulative = np.cumsum(weights)
+            candidates = np.minimum(np.searchsorted(cumulative, rng.random(trials) * cumulative[-1]), n - 1)
+        distances = np.minimum(best[:, None], np.clip(1.0 - x @ x[candidates].T, 0.0, None))  # (n, trials)
+        pick = int(np.argmin(distances.sum(axis=0)))
+        centres[j] = x[candidates[pick]]
+        best = distances[:, pick]
+    return centres
+
+
+def _centroids(x: np.ndarray, labels: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(k, dim) normalised sums of each cluster's points, and (k,) cluster sizes."""
+    members = sp.csr_matrix((np.ones(len(labels), dtype=np.float32), (labels, np.arange(len(labels)))), shape=(k, len(labels)))
+    sums = np.asarray(members @ x, dtype=np.float32)
+    return unit_rows(sums), np.bincount(labels, minlength=k)
+
+
+@dataclass
+class SphericalKMeans:
+    """Spherical k-means with k-means++ seeding and ``n_init`` restarts (the best objective wins).
+
+    refine_rounds: at most this many rounds of first-variation moves after Lloyd settles (0: plain
+    spherical k-means).
+
+    Fitted attributes: ``labels_`` (n,), ``cluster_centers_`` (k, dim) unit rows, ``objective_``
+    (within-cluster cosine distance, lower is better), ``n_iter_``.
+    """
+
+    n_clusters: int = 8
+    n_init: int = 4
+    max_iter: int = 100
+    tol: float = 1e-4
+    refine_rounds: int = 10
+    seed: int = 0
+    progress: bool = False
+
+    def fit(self, x: np.ndarray) -> "SphericalKMeans":
+        """x: (n, dim) vectors (normalised here); zero rows or NaN raise ValueError naming the row."""
+        x = _check_points(x, self.n_clusters)
+        rng = np.random.default_rng(self.seed)
+        best = None
+        for _ in tqdm(range(self.n_init), desc=f"spherical k-means, k={self.n_clusters}", disable=not self.progress):
+            run = self._single_run(x, rng)
+            if best is None or run[2] < best[2]:
+                best = run
+        self.labels_, self.cluster_centers_, self.objective_, self.n_iter_ = best
+        return self
+
+    def fit_predict(self, x: np.ndarray) -> np.ndarray:
+        return self.fit(x).labels_
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """(n,) index of the nearest centre (largest cosine) of each row of x."""
+        return np.argmax(unit_rows(np.asarray(x, dtype=np.float32)) @ self.cluster_centers_.T, axis=1)
+
+    def _single_run(self, x: np.ndarray, rng: np.random.Generator):
+        """Seeding, Lloyd iterations, then rounds of first-variation moves (each followed by Lloyd
+        again) until no single move lowers the objective."""
+        k = self.n_clusters
+        labels, iterations = self._lloyd(x, _init_plus_plus(x, k, rng))
+        for _ in range(self.refine_rounds):
+            labels, moved = _first_variation(x, labels, k)
+            if not moved:
+                break
+            labels, more = self._lloyd(x, _centroids(x, labels, k)[0], labels)
+            iterations += more
+        centres, _ = _centroids(x, labels, k)
+        objective = float(len(x) - np.einsum("ij,ij->i", x, centres[labels]).sum(dtype=np.float64))
+        return labels, centres, objective, iterations
+
+    def _lloyd(self, x: np.ndarray, centres: np.ndarray, labels: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+        """Assign to the nearest centre, recompute centres, until labels settle; returns labels
+        and the number of iterations. Empty clusters are reseeded with the farthest points."""
+        k = len(centres)
+        labels = np.full(len(x), -1) if labels is None else labels
+        previous = np.inf
+        iteration = 0
+        for iteration in range(1, self.max_iter + 1):
+            sims = x @ centres.T
+            new_labels = np.argmax(sims, axis=1)
+            nearest = sims[np.arange(len(x)), new_labels]
+            objective = float(len(x) - nearest.sum(dtype=np.float64))
+            if np.array_equal(new_labels, labels) or previous - objective <= self.tol * len(x):
+                return new_labels, iteration
+            labels, previous = new_labels, objective
+            centres, sizes = _centroids(x, labels, k)
+            empty = np.flatnonzero(sizes == 0)
+            if len(empty):
+                far = np.argsort(nearest)[: len(empty)]
+                centres[empty] = x[far]
+                labels[far] = empty
+        return labels, iteration
+
+
+def _sum_norms(x: np.ndarray, labels: np.ndarray, k: int) -> float:
+    """sum_j |S_j|, S_j the sum of cluster j's points (the objective is n minus this)."""
+    members = sp.csr_matrix((np.ones(len(labels), dtype=np.float32), (labels, np.arange(len(labels)))), shape=(k, len(labels)))
+    return float(np.linalg.norm(np.asarray(members @ x, dtype=np.float64), axis=1).sum())
+
+
+def _first_variation(x: np.ndarray, labels: np.ndarray, k: int) -> tuple[np.ndarray, bool]:
+    """One round of single-point moves that lower the objective (the "first variation" of Dhillon,
+    Guan & Kogan 2002). With S_j the sum of cluster j's points, the objective is n - sum_j |S_j|,
+    so moving x from a to b gains |S_a - x| - |S_a| + |S_b + x| - |S_b|; all gains come from one
+    (n, k) product. All improving moves are tried at once and kept if the objective drops;
+    otherwise they are applied best first, at most one per cluster, so that each applied gain is
+    exact. Returns the new labels and whether anything moved."""
+    sums = np.asarray(sp.csr_matrix((np.ones(len(labels), dtype=np.float32), (labels, np.arange(len(labels)))), shape=(k, len(labels))) @ x, dtype=np.float64)
+    norms = np.linalg.norm(sums, axis=1)
+    sizes = np.bincount(labels, minlength=k)
+    dots = (x @ sums.T.astype(np.float32)).astype(np.float64)  # (n, k): x_i . S_j
+    rows = np.arange(len(x))
+    own = dots[rows, labels]
+    leave = np.sqrt(np.maximum(norms[labels] ** 2 - 2 * own + 1.0, 0.0)) - norms[labels]
+    gain = np.sqrt(np.maximum(norms[None, :] ** 2 + 2 * dots + 1.0, 0.0)) - norms[None, :] + leave[:, None]
+    gain[rows, labels] = -np.inf
+    gain[sizes[labels] <= 1] = -np.inf  # never empty a cluster
+    target = np.argmax(gain, axis=1)
+    best = gain[rows, target]
+    candidates = np.flatnonzero(best > 1e-7)
+    if not len(candidates):
+        return labels, False
+    bold = labels.copy()  # every improving move at once: gains interact, so keep it only if it helps
+    bold[candidates] = target[candidates]
+    if (np.bincount(bold, minlength=k) > 0).all() and _sum_norms(x, bold, k) > norms.sum() + 1e-7:
+        return bold, True
+    labels = labels.copy()
+    used = np.zeros(k, dtype=bool)
+    for i in candidates[np.argsort(-best[candidates], kind="stable")]:
+        a, b = labels[i], target[i]
+        if not used[a] and not used[b]:
+            labels[i] = b
+            used[a] = used[b] = True
+    return labels, True
+
+
+def cosine_objective(x: np.ndarray, labels: np.ndarray) -> float:
+    """Within-cluster cosine distance of any labelling: sum_i 1 - cos(x_i, c_{l_i}), c the
+    normalised sum of the cluster's points (the best centre for that labelling)."""
+    x = unit_rows(np.asarray(x, dtype=np.float32))
+    labels = np.unique(np.asarray(labels), return_inverse=True)[1]
+    centres, _ = _centroids(x, labels, int(labels.max()) + 1)
+    return float(len(x) - np.einsum("ij,ij->i", x, centres[labels]).sum(dtype=np.float64))
