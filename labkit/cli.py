@@ -179,6 +179,71 @@ def run_clusters(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- propagate
+def _add_propagate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "propagate",
+        help="pass tags between songs that sit near each other in playlists (seed 001)",
+        description="Compute P(s'|s) from the playlists (Eq. 2 and 4 with search range r) and write, for every "
+        "song-tag pair not already in the tags file, the propagated score sum_s' P(s'|s) y_s't where it is above "
+        "zero. Yes.com format: --playlists train.txt, --tags tags.txt (line i: tag ids of song i, '#' for none); "
+        "output columns song (row index), tag (tag id), score. AotM format: --playlists the AotM-2011 JSON, --tags "
+        "a TSV with a header and columns item (MSD track id, or 'artist - title') and tag; output song is that key.",
+    )
+    p.add_argument("--playlists", required=True, type=Path)
+    p.add_argument("--tags", required=True, type=Path)
+    p.add_argument("--format", required=True, choices=["yes", "aotm"])
+    p.add_argument("--r", type=float, default=0.4, help="search range: probability of walking one song further (default 0.4)")
+    p.add_argument("--out", required=True, type=Path)
+    p.set_defaults(func=run_propagate)
+
+
+def run_propagate(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .data.jsonl import atomic_write_text
+    from .propagation import links_table, new_links, propagated_scores, tag_matrix, transition_matrix
+
+    if not 0 < args.r < 1:
+        raise SystemExit("labkit propagate: --r must lie strictly between 0 and 1")
+    if args.format == "yes":
+        from .data.playlists import read_yes_playlists, read_yes_tags
+
+        playlists, _ = read_yes_playlists(args.playlists)
+        song_tags, tag_ids = tag_matrix(read_yes_tags(args.tags, playlists.n_songs))
+        song_names, tag_names = np.arange(playlists.n_songs), tag_ids
+    else:
+        from .cluster.cooccurrence import assignment_matrix
+        from .data.playlists import read_aotm_json
+        from .data.tagging import read_assignments
+
+        playlists = read_aotm_json(args.playlists)
+        assignments = read_assignments(args.tags)
+        index = {key: i for i, key in enumerate(playlists.song_keys)}
+        known = assignments["item"].isin(index)
+        if not known.any():
+            raise SystemExit(f"labkit propagate: no song of {args.tags} occurs in {args.playlists}")
+        items, vocab, by_item = assignment_matrix(assignments[known])
+        rows = np.array([index[i] for i in items])
+        song_tags = _place_rows(by_item, rows, playlists.n_songs)
+        song_names, tag_names = np.array(playlists.song_keys, dtype=object), np.array(vocab.tokens, dtype=object)
+    scores = propagated_scores(transition_matrix(playlists, args.r), song_tags)
+    table = links_table(new_links(scores, song_tags), song_names, tag_names)
+    atomic_write_text(args.out, table.to_csv(sep="\t", index=False, float_format="%.6g"))
+    print(f"labkit propagate: {len(table)} new song-tag links (r = {args.r}) over {playlists.n_songs} songs and "
+          f"{len(playlists)} playlists written to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _place_rows(m, rows, n_rows: int):
+    """A (n_rows, m.shape[1]) CSR holding the rows of m at the given row positions."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    coo = sp.csr_matrix(m).tocoo()
+    return sp.csr_matrix((coo.data, (np.asarray(rows)[coo.row], coo.col)), shape=(n_rows, m.shape[1]))
+
+
 # ----------------------------------------------------------------------------- demo
 def _add_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -229,6 +294,7 @@ COMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
     "eval": _add_eval,
     "diva": _add_diva,
     "clusters": _add_clusters,
+    "propagate": _add_propagate,
     "demo": _add_demo,
     "synth": _add_synth,
 }

@@ -1,0 +1,130 @@
+"""Tag propagation without audio: hide song-tag links, propagate the rest over playlists, and
+train a tagger on song features that use no tags (song vectors learned from playlist
+co-occurrence), with and without the supportive loss (seed 001, Sec. V, on the Yes.com data)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .data.playlists import PlaylistCollection
+from .losses import bce, supportive_bce
+from .metrics import annotation_map, retrieval_map, roc_auc_columns
+from .sparse import unit_rows
+
+
+def hide_links(song_tags: sp.spmatrix, fraction: float = 0.5, *, seed: int = 0) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Split the links of a binary (n_songs, n_tags) matrix at random: (visible, hidden)."""
+    y = sp.csr_matrix(song_tags > 0).astype(np.float64).tocoo()
+    hide = np.random.default_rng(seed).random(y.nnz) < fraction
+    make = lambda m: sp.csr_matrix((np.ones(int(m.sum())), (y.row[m], y.col[m])), shape=y.shape)  # noqa: E731
+    return make(~hide), make(hide)
+
+
+def link_auc(scores: sp.spmatrix | np.ndarray, hidden: sp.spmatrix, visible: sp.spmatrix) -> float:
+    """AUC of ranking the hidden links above every other song-tag pair that is not visible (all
+    pairs pooled, ties counted half)."""
+    from sklearn.metrics import roc_auc_score
+
+    s = scores.toarray() if sp.issparse(scores) else np.asarray(scores)
+    candidate = ~(sp.csr_matrix(visible) > 0).toarray()
+    truth = (sp.csr_matrix(hidden) > 0).toarray()
+    return float(roc_auc_score(truth[candidate], s[candidate]))
+
+
+def playlist_song_vectors(playlists: PlaylistCollection, *, dim: int = 64, window: int = 5, epochs: int = 20, seed: int = 0) -> np.ndarray:
+    """(n_songs, dim) unit rows: skip-gram vectors of songs trained on playlists as sentences
+    (gensim, one worker, so reproducible). Songs in no playlist get zero rows. No tags are used."""
+    from gensim.models import Word2Vec
+
+    sentences = [[str(s) for s in playlists[p]] for p in range(len(playlists)) if len(playlists[p]) > 1]
+    model = Word2Vec(sentences, vector_size=dim, window=window, min_count=1, sg=1, epochs=epochs, seed=seed, workers=1)
+    out = np.zeros((playlists.n_songs, dim), dtype=np.float32)
+    for key, row in model.wv.key_to_index.items():
+        out[int(key)] = model.wv.vectors[row]
+    return unit_rows(out)
+
+
+class SongTagger(nn.Module):
+    """Song features (n, dim) -> tag logits (n, n_tags): a two-layer MLP."""
+
+    def __init__(self, dim: int, n_tags: int, hidden: int = 256, dropout: float = 0.2) -> None:
+        super().__init__()
+        self.config = dict(dim=dim, n_tags=n_tags, hidden=hidden, dropout=dropout)
+        self.net = nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, n_tags))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+def train_song_tagger(
+    features: np.ndarray, targets: sp.spmatrix, rows: np.ndarray, *, propagated: sp.spmatrix | None = None,
+    support_weight: float = 1.0, epochs: int = 60, batch_size: int = 64, lr: float = 1e-3, seed: int = 0,
+    device: str = "cpu", progress: bool = False,
+) -> SongTagger:
+    """Train on the songs ``rows``: BCE on their tags (Eq. 1), plus the supportive BCE towards
+    ``propagated`` soft targets when given (Eq. 3). Same seed, same model."""
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    y = torch.from_numpy(sp.csr_matrix(targets)[rows].toarray().astype(np.float32)).to(device)
+    q = None if propagated is None else torch.from_numpy(sp.csr_matrix(propagated)[rows].toarray().astype(np.float32)).to(device)
+    x = torch.from_numpy(features[rows]).to(device)
+    model = SongTagger(features.shape[1], y.shape[1]).to(device)
+    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    for _ in tqdm(range(epochs), desc="song tagger", disable=not progress, unit="epoch"):
+        model.train()
+        order = torch.from_numpy(rng.permutation(len(rows)))
+        for start in range(0, len(rows), batch_size):
+            idx = order[start : start + batch_size]
+            logits = model(x[idx])
+            loss = bce(logits, y[idx]) if q is None else supportive_bce(logits, y[idx], q[idx], support_weight)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+    return model.eval()
+
+
+@torch.inference_mode()
+def predict_tags(model: SongTagger, features: np.ndarray, rows: np.ndarray, device: str = "cpu") -> np.ndarray:
+    """(len(rows), n_tags) probabilities."""
+    return torch.sigmoid(model.to(device)(torch.from_numpy(features[rows]).to(device))).cpu().numpy()
+
+
+@dataclass
+class TaggerScores:
+    """annotation MAP, retrieval MAP, retrieval AUC-ROC (macro), and per-tag retrieval AP and AUC."""
+
+    annotation_map: float
+    retrieval_map: float
+    auc_roc: float
+    ap_per_tag: np.ndarray
+    auc_per_tag: np.ndarray
+
+
+def score_tagger(probs: np.ndarray, truth: sp.spmatrix) -> TaggerScores:
+    t = (sp.csr_matrix(truth) > 0).toarray()
+    from .metrics.curves import average_precision_columns
+
+    ap, auc = average_precision_columns(probs, t), roc_auc_columns(probs, t)
+    return TaggerScores(annotation_map(probs, t), retrieval_map(probs, t), float(np.nanmean(auc)), ap, auc)
+
+
+def relative_gain_by_rank(baseline: np.ndarray, proposed: np.ndarray, popularity: np.ndarray, *, bins: int = 5) -> list[dict]:
+    """Relative gain (proposed / baseline - 1) of a per-tag score averaged over popularity-rank
+    bins (Figure 5 of seed 001): tags sorted by ``popularity`` (most popular first), split in
+    ``bins`` equal parts; tags with NaN scores are left out."""
+    order = np.argsort(-np.asarray(popularity), kind="stable")
+    out = []
+    for k, part in enumerate(np.array_split(order, bins)):
+        b, p = baseline[part], proposed[part]
+        ok = ~np.isnan(b) & ~np.isnan(p)
+        gain = (p[ok].mean() / b[ok].mean() - 1) if ok.any() and b[ok].mean() > 0 else float("nan")
+        out.append({"bin": k + 1, "ranks": f"{k * len(order) // bins + 1}-{(k + 1) * len(order) // bins}", "tags": int(ok.sum()),
+                    "baseline": float(b[ok].mean()) if ok.any() else float("nan"),
+                    "proposed": float(p[ok].mean()) if ok.any() else float("nan"), "relative_gain": float(gain)})
+    return out
