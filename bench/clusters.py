@@ -28,14 +28,15 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from sklearn.cluster import KMeans
 
 from labkit.cluster import (
-    SphericalKMeans, assignment_matrix, cluster_tags, cosine_objective, frequent_tags, items_by_clusters, tag_counts,
+    SphericalKMeans, assignment_matrix, cluster_tags, cosine_objective, items_by_clusters, tag_counts,
 )
 from labkit.data.musiccaps import musiccaps_assignments
 from labkit.data.tagging import read_hetrec_lastfm
 from labkit.embed import StaticEncoder, get_encoder
-from labkit.embed.tags import embed_tags
 from labkit.metrics import count_score_correlation, mean_ir
 from labkit.paths import shared_data_dir
+
+from _report import write_report  # bench/ is on sys.path when a script here runs
 
 KS = (5, 10, 20, 50, 100, 200)
 SYNONYMS = {
@@ -159,10 +160,7 @@ def main() -> int:
             r = kmeans_speed(x, k)
             lines.append(f"| {name} | {len(x)} | {k} | {r['kit'][0]:.3f} | {r['sklearn'][0]:.3f} | "
                          f"{r['sklearn'][0] / r['kit'][0]:.2f}x | {r['kit'][1]:.2f} | {r['sklearn'][1]:.2f} |")
-    report = "\n".join(lines)
-    print(report)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(report + "\n")
+    write_report(lines, args.out)
     return 0
 
 

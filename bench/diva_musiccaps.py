@@ -31,6 +31,8 @@ from labkit.embed import build_candidate_space, get_encoder, phrase_embedder
 from labkit.metrics import evaluate_labels, format_table
 from labkit.paths import shared_data_dir
 
+from _report import write_report  # bench/ is on sys.path when a script here runs
+
 GOLD_COLUMNS = ["P", "R", "F1", "nDCG@5", "PSP@5", "PSnDCG@5", "SP", "SR", "SF1"]
 COMPLETE_COLUMNS = ["P", "R", "F1", "SP", "SR", "SF1", "coverage"]
 KEYS = {"P": "precision", "R": "recall", "F1": "f1", "SP": "soft_precision", "SR": "soft_recall", "SF1": "soft_f1"}
@@ -148,10 +150,7 @@ def main() -> int:
           f"concatenated {sp_['concatenated']:.3f} s: {sp_['concatenated'] / sp_['decomposed']:.1f}x faster "
           f"(pair features gathered once for both, {sp_['features']:.3f} s)" for name, sp_ in speeds.items()),
     ]
-    report = "\n".join(lines)
-    print(report)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(report + "\n")
+    write_report(lines, args.out)
     return 0
 
 

@@ -26,6 +26,8 @@ import scipy.sparse as sp
 from labkit.data.playlists import read_yes_dataset
 from labkit.metrics.curves import average_precision_columns, roc_auc_columns
 from labkit.paths import shared_data_dir
+
+from _report import write_report  # bench/ is on sys.path when a script here runs
 from labkit.propagation import propagated_scores, transition_matrix
 from labkit.tag_experiment import hide_links, link_auc, playlist_song_vectors, predict_tags, relative_gain_by_rank, train_song_tagger
 
@@ -110,10 +112,7 @@ def main() -> int:
         s_map, s_auc, s_ap = hidden_link_scores(predict_tags(model, features, rows), v, h)
         gains = ", ".join(f"{g['relative_gain']:+.1%}" for g in relative_gain_by_rank(b_ap, s_ap, popularity))
         lines.append(f"| BCE + supportive BCE (Eq. 3), r = {r} | {s_map:.4f} | {s_auc:.4f} | {gains} |")
-    report = "\n".join(lines)
-    print(report)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(report + "\n")
+    write_report(lines, args.out)
     return 0
 
 

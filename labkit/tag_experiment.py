@@ -9,11 +9,11 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 import torch
-from torch import nn
 from tqdm.auto import tqdm
 
 from .data.playlists import PlaylistCollection
 from .losses import bce, supportive_bce
+from .models.mlc import MultiLabelClassifier
 from .metrics import annotation_map, retrieval_map, roc_auc_columns
 from .sparse import unit_rows
 
@@ -50,31 +50,20 @@ def playlist_song_vectors(playlists: PlaylistCollection, *, dim: int = 64, windo
     return unit_rows(out)
 
 
-class SongTagger(nn.Module):
-    """Song features (n, dim) -> tag logits (n, n_tags): a two-layer MLP."""
-
-    def __init__(self, dim: int, n_tags: int, hidden: int = 256, dropout: float = 0.2) -> None:
-        super().__init__()
-        self.config = dict(dim=dim, n_tags=n_tags, hidden=hidden, dropout=dropout)
-        self.net = nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, n_tags))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
-
-
 def train_song_tagger(
     features: np.ndarray, targets: sp.spmatrix, rows: np.ndarray, *, propagated: sp.spmatrix | None = None,
     support_weight: float = 1.0, epochs: int = 60, batch_size: int = 64, lr: float = 1e-3, seed: int = 0,
     device: str = "cpu", progress: bool = False,
-) -> SongTagger:
-    """Train on the songs ``rows``: BCE on their tags (Eq. 1), plus the supportive BCE towards
+) -> MultiLabelClassifier:
+    """A two-layer MLP from song features to tag logits, trained on the songs ``rows``: BCE on
+    their tags (Eq. 1), plus the supportive BCE towards
     ``propagated`` soft targets when given (Eq. 3). Same seed, same model."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     y = torch.from_numpy(sp.csr_matrix(targets)[rows].toarray().astype(np.float32)).to(device)
     q = None if propagated is None else torch.from_numpy(sp.csr_matrix(propagated)[rows].toarray().astype(np.float32)).to(device)
     x = torch.from_numpy(features[rows]).to(device)
-    model = SongTagger(features.shape[1], y.shape[1]).to(device)
+    model = MultiLabelClassifier(features.shape[1], y.shape[1], hidden=256, dropout=0.2).to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
     for _ in tqdm(range(epochs), desc="song tagger", disable=not progress, unit="epoch"):
         model.train()
@@ -90,7 +79,7 @@ def train_song_tagger(
 
 
 @torch.inference_mode()
-def predict_tags(model: SongTagger, features: np.ndarray, rows: np.ndarray, device: str = "cpu") -> np.ndarray:
+def predict_tags(model: MultiLabelClassifier, features: np.ndarray, rows: np.ndarray, device: str = "cpu") -> np.ndarray:
     """(len(rows), n_tags) probabilities."""
     return torch.sigmoid(model.to(device)(torch.from_numpy(features[rows]).to(device))).cpu().numpy()
 
