@@ -37,6 +37,11 @@ def yes_playlists() -> Path:
 
 
 @pytest.fixture
+def shared_audio() -> Path:
+    return _shared("audio")
+
+
+@pytest.fixture
 def hetrec() -> Path:
     return _shared("lastfm-hetrec2011")
 

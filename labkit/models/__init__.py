@@ -2,7 +2,12 @@
 
 from .mlc import MultiLabelClassifier
 from .pair_classifier import PairClassifier
+from .pons import PonsSpectrogramTagger, PonsWaveformTagger
+from .sample_cnn import SampleCNN, count_parameters
 
-MODELS = {"pair_classifier": PairClassifier, "mlc": MultiLabelClassifier}
+MODELS = {
+    "pair_classifier": PairClassifier, "mlc": MultiLabelClassifier, "sample_cnn": SampleCNN,
+    "pons_spectrogram": PonsSpectrogramTagger, "pons_waveform": PonsWaveformTagger,
+}
 
-__all__ = ["MODELS", "MultiLabelClassifier", "PairClassifier"]
+__all__ = ["MODELS", "MultiLabelClassifier", "PairClassifier", "PonsSpectrogramTagger", "PonsWaveformTagger", "SampleCNN", "count_parameters"]

@@ -1,0 +1,70 @@
+"""Loading clips and turning them into tagger inputs: waveforms at a fixed rate, log-mel
+spectrograms (96 mels by default, as the thesis' Pons et al. models), fixed-length chunks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..data.errors import DataFormatError
+
+AUDIO_EXTENSIONS = (".wav", ".ogg", ".flac", ".mp3")
+
+
+def list_clips(folder: str | Path) -> list[Path]:
+    """The audio files of a folder (not recursive), sorted by name."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"no such folder: {folder}")
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_EXTENSIONS)
+
+
+def load_audio(path: str | Path, *, sr: int = 22050, offset: float = 0.0, duration: float | None = None) -> np.ndarray:
+    """(n_samples,) float32 mono waveform resampled to ``sr`` (librosa). A file that cannot be
+    decoded raises :class:`DataFormatError` naming it."""
+    import librosa
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such audio file: {path}")
+    try:
+        wave, _ = librosa.load(path, sr=sr, mono=True, offset=offset, duration=duration)
+    except Exception as err:  # soundfile and audioread raise many kinds
+        raise DataFormatError(path, f"cannot decode audio ({type(err).__name__}: {err})") from None
+    if not len(wave):
+        raise DataFormatError(path, "no audio samples (empty file, or offset past its end)")
+    return wave.astype(np.float32)
+
+
+def log_mel(wave: np.ndarray, *, sr: int = 22050, n_mels: int = 96, n_fft: int = 1024, hop_length: int = 512) -> np.ndarray:
+    """(n_mels, n_frames) float32 log-mel spectrogram in dB relative to 1.0 (floor -100 dB)."""
+    import librosa
+
+    mel = librosa.feature.melspectrogram(y=np.asarray(wave, dtype=np.float32), sr=sr, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels)
+    return librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=None).astype(np.float32).clip(-100.0, None)
+
+
+def chunk(x: np.ndarray, length: int, *, hop: int | None = None, pad: bool = True) -> np.ndarray:
+    """Fixed-length pieces along the last axis: (..., n) -> (n_chunks, ..., length).
+
+    hop defaults to ``length`` (no overlap). With ``pad`` the last piece is zero-padded (a clip
+    shorter than ``length`` gives one padded piece); without it, a partial last piece is dropped."""
+    if length < 1:
+        raise ValueError(f"chunk length must be at least 1, got {length}")
+    hop = hop or length
+    x = np.asarray(x)
+    n = x.shape[-1]
+    if pad:
+        starts = np.arange(0, max(n - length, 0) + 1 if n >= length else 1, hop)
+        if n > length and (n - length) % hop:
+            starts = np.append(starts, starts[-1] + hop)
+        need = starts[-1] + length
+        if need > n:
+            x = np.concatenate([x, np.zeros(x.shape[:-1] + (need - n,), dtype=x.dtype)], axis=-1)
+    else:
+        starts = np.arange(0, n - length + 1, hop)
+    if not len(starts):
+        return np.zeros((0,) + x.shape[:-1] + (length,), dtype=x.dtype)
+    index = starts[:, None] + np.arange(length)[None, :]  # (n_chunks, length)
+    return np.moveaxis(x[..., index], -2, 0)
