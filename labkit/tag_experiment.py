@@ -117,3 +117,20 @@ def relative_gain_by_rank(baseline: np.ndarray, proposed: np.ndarray, popularity
                     "baseline": float(b[ok].mean()) if ok.any() else float("nan"),
                     "proposed": float(p[ok].mean()) if ok.any() else float("nan"), "relative_gain": float(gain)})
     return out
+
+
+def relative_gain_by_category(baseline: np.ndarray, proposed: np.ndarray, popularity: np.ndarray, categories) -> list[dict]:
+    """Relative gain of a per-tag score and the mean popularity of each tag category (Table II
+    and Figure 6 of seed 001); tags with NaN scores are left out."""
+    categories = np.asarray(categories)
+    out = []
+    for name in dict.fromkeys(categories.tolist()):
+        part = np.flatnonzero(categories == name)
+        b, p = baseline[part], proposed[part]
+        ok = ~np.isnan(b) & ~np.isnan(p)
+        if not ok.any():
+            continue
+        out.append({"category": name, "tags": int(ok.sum()), "mean_popularity": float(np.mean(popularity[part][ok])),
+                    "baseline": float(b[ok].mean()), "proposed": float(p[ok].mean()),
+                    "relative_gain": float(p[ok].mean() / b[ok].mean() - 1) if b[ok].mean() > 0 else float("nan")})
+    return out

@@ -128,3 +128,21 @@ def test_yes_propagation_ranks_hidden_links_above_popularity(yes_playlists):
     by_popularity = link_auc(np.tile(popularity, (visible.shape[0], 1)), hidden, visible)
     by_walks = link_auc(propagated_scores(transition_matrix(data.playlists, 0.4), visible), hidden, visible)
     assert by_walks > by_popularity + 0.05
+
+
+def test_tag_categories_and_gain_by_category():
+    from labkit.plots import gain_by_category_figure, gain_by_rank_figure
+    from labkit.tag_categories import TABLE_II, categorize
+    from labkit.tag_experiment import relative_gain_by_category
+
+    for category, tags in TABLE_II.items():
+        assert set(categorize(tags)) == {category}
+    assert categorize(["Hip-Hop", "1980s", "swedish", "my favourite", "sad songs", "soft rock", "piano", "wjlb-fm"]) == [
+        "genre", "era", "location", "personal", "mood", "genre", "instrument", "other"]
+    rows = relative_gain_by_category(np.array([0.2, 0.4, 0.1]), np.array([0.3, 0.4, 0.2]), np.array([10, 20, 30]), ["mood", "era", "mood"])
+    assert [r["category"] for r in rows] == ["mood", "era"]
+    assert rows[0]["relative_gain"] == pytest.approx(0.5 / 0.3 - 1) and rows[0]["mean_popularity"] == 20
+    figure = gain_by_category_figure(rows)
+    assert list(figure.data[0].x) == ["mood", "era"] and figure.data[0].y[1] == pytest.approx(0.0)
+    ranks = relative_gain_by_rank(np.array([0.2, 0.4]), np.array([0.3, 0.4]), np.array([2, 1]), bins=2)
+    assert list(gain_by_rank_figure(ranks).data[0].y) == pytest.approx([50.0, 0.0])
