@@ -52,12 +52,13 @@ def playlist_song_vectors(playlists: PlaylistCollection, *, dim: int = 64, windo
 
 def train_song_tagger(
     features: np.ndarray, targets: sp.spmatrix, rows: np.ndarray, *, propagated: sp.spmatrix | None = None,
-    support_weight: float = 1.0, epochs: int = 60, batch_size: int = 64, lr: float = 1e-3, seed: int = 0,
+    support_weight: float = 1.0, support_negatives: bool = False, epochs: int = 60, batch_size: int = 64, lr: float = 1e-3, seed: int = 0,
     device: str = "cpu", progress: bool = False,
 ) -> MultiLabelClassifier:
     """A two-layer MLP from song features to tag logits, trained on the songs ``rows``: BCE on
-    their tags (Eq. 1), plus the supportive BCE towards
-    ``propagated`` soft targets when given (Eq. 3). Same seed, same model."""
+    their tags (Eq. 1), plus the supportive term of Eq. 3 for the ``propagated`` tags when given
+    (``support_negatives``: the reading that also propagates zeros, see
+    :func:`labkit.losses.supportive_bce`). Same seed, same model."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     y = torch.from_numpy(sp.csr_matrix(targets)[rows].toarray().astype(np.float32)).to(device)
@@ -71,7 +72,7 @@ def train_song_tagger(
         for start in range(0, len(rows), batch_size):
             idx = order[start : start + batch_size]
             logits = model(x[idx])
-            loss = bce(logits, y[idx]) if q is None else supportive_bce(logits, y[idx], q[idx], support_weight)
+            loss = bce(logits, y[idx]) if q is None else supportive_bce(logits, y[idx], q[idx], support_weight, negatives=support_negatives)
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()

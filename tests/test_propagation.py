@@ -78,7 +78,11 @@ def test_supportive_bce_is_the_expected_bce_over_walks():
         0.3 * F.binary_cross_entropy_with_logits(logits, neighbours[0].expand(3, 4))
         + 0.7 * F.binary_cross_entropy_with_logits(logits, neighbours[1].expand(3, 4)))
     soft = (0.3 * neighbours[0] + 0.7 * neighbours[1]).expand(3, 4)
-    assert supportive_bce(logits, own, soft, weight=0.5).item() == pytest.approx(expected.item(), rel=1e-6)
+    assert supportive_bce(logits, own, soft, weight=0.5, negatives=True).item() == pytest.approx(expected.item(), rel=1e-6)
+    # the default reading: each propagated tag is a positive weighted by the walk's probability
+    positives = F.binary_cross_entropy_with_logits(logits, own) + 0.5 * (
+        -(0.3 * neighbours[0] * F.logsigmoid(logits) + 0.7 * neighbours[1] * F.logsigmoid(logits)).mean())
+    assert supportive_bce(logits, own, soft, weight=0.5).item() == pytest.approx(positives.item(), rel=1e-6)
 
 
 def test_embedding_weighted_bce_by_hand():
