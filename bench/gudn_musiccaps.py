@@ -29,10 +29,10 @@ from _report import write_report  # bench/ is on sys.path when a script here run
 
 VARIANTS = {
     "MLC (same encoder)": dict(method="mlc"),
+    "GUDN (both guides)": dict(method="gudn"),
     "GUDN, no guide": dict(method="gudn", feature_guide=False, link_guide=False),
     "GUDN, feature guide only": dict(method="gudn", link_guide=False),
     "GUDN, link guide only": dict(method="gudn", feature_guide=False),
-    "GUDN (both guides)": dict(method="gudn"),
 }
 COLUMNS = ["P@1", "P@3", "P@5", "nDCG@3", "nDCG@5", "PSP@1", "PSP@3", "PSP@5"]
 

@@ -202,7 +202,7 @@ def run_propagate(args: argparse.Namespace) -> int:
     import numpy as np
 
     from .data.jsonl import atomic_write_text
-    from .propagation import links_table, new_links, propagated_scores, tag_matrix, transition_matrix
+    from .propagation import assignments_matrix, links_table, new_links, propagated_scores, tag_matrix, transition_matrix
 
     if not 0 < args.r < 1:
         raise SystemExit("labkit propagate: --r must lie strictly between 0 and 1")
@@ -213,35 +213,21 @@ def run_propagate(args: argparse.Namespace) -> int:
         song_tags, tag_ids = tag_matrix(read_yes_tags(args.tags, playlists.n_songs))
         song_names, tag_names = np.arange(playlists.n_songs), tag_ids
     else:
-        from .cluster.cooccurrence import assignment_matrix
         from .data.playlists import read_aotm_json
         from .data.tagging import read_assignments
 
         playlists = read_aotm_json(args.playlists)
-        assignments = read_assignments(args.tags)
-        index = {key: i for i, key in enumerate(playlists.song_keys)}
-        known = assignments["item"].isin(index)
-        if not known.any():
-            raise SystemExit(f"labkit propagate: no song of {args.tags} occurs in {args.playlists}")
-        items, vocab, by_item = assignment_matrix(assignments[known])
-        rows = np.array([index[i] for i in items])
-        song_tags = _place_rows(by_item, rows, playlists.n_songs)
-        song_names, tag_names = np.array(playlists.song_keys, dtype=object), np.array(vocab.tokens, dtype=object)
+        try:
+            song_tags, tags = assignments_matrix(playlists, read_assignments(args.tags))
+        except ValueError as err:
+            raise SystemExit(f"labkit propagate: {args.tags}: {err} ({args.playlists})") from None
+        song_names, tag_names = np.array(playlists.song_keys, dtype=object), np.array(tags, dtype=object)
     scores = propagated_scores(transition_matrix(playlists, args.r), song_tags)
     table = links_table(new_links(scores, song_tags), song_names, tag_names)
     atomic_write_text(args.out, table.to_csv(sep="\t", index=False, float_format="%.6g"))
     print(f"labkit propagate: {len(table)} new song-tag links (r = {args.r}) over {playlists.n_songs} songs and "
           f"{len(playlists)} playlists written to {args.out}", file=sys.stderr)
     return 0
-
-
-def _place_rows(m, rows, n_rows: int):
-    """A (n_rows, m.shape[1]) CSR holding the rows of m at the given row positions."""
-    import numpy as np
-    import scipy.sparse as sp
-
-    coo = sp.csr_matrix(m).tocoo()
-    return sp.csr_matrix((coo.data, (np.asarray(rows)[coo.row], coo.col)), shape=(n_rows, m.shape[1]))
 
 
 # ----------------------------------------------------------------------------- xmc

@@ -134,3 +134,19 @@ def links_table(new: sp.csr_matrix, song_names, tag_names):
         "tag": np.asarray(tag_names)[coo.col[order]],
         "score": coo.data[order],
     })
+
+
+def assignments_matrix(playlists: PlaylistCollection, assignments) -> tuple[sp.csr_matrix, list[str]]:
+    """(n_songs, n_tags) binary CSR from an (item, tag) table whose items are the playlists' song
+    keys (AotM: MSD track ids or "artist - title"), and the tag names in column order. Items
+    that are in no playlist are left out; none matching raises ValueError."""
+    from .cluster.cooccurrence import assignment_matrix
+
+    index = {key: i for i, key in enumerate(playlists.song_keys)}
+    known = assignments["item"].isin(index)
+    if not known.any():
+        raise ValueError("no item of the tag table is a song of the playlists")
+    items, vocab, by_item = assignment_matrix(assignments[known])
+    coo = by_item.tocoo()
+    rows = np.array([index[i] for i in items], dtype=np.int64)
+    return sp.csr_matrix((coo.data, (rows[coo.row], coo.col)), shape=(playlists.n_songs, by_item.shape[1])), list(vocab.tokens)

@@ -51,8 +51,8 @@ def test_gudn_losses_by_hand(xmc_bert):
     text, labels = ({k: v for k, v in t.items() if k != "token_type_ids"} for t in (text, labels))
     parts = model.losses(text, labels, targets)
     e_t, e_l = model.text_features(**text), model.label_features(**labels)
-    assert parts["feature"].item() == pytest.approx(((e_t - e_l) ** 2).mean().item(), rel=1e-5)
-    link = torch.nn.functional.binary_cross_entropy_with_logits(model.ranker(e_l), targets)
+    assert parts["feature"].item() == pytest.approx(0.5 * ((e_t - e_l) ** 2).sum().item(), rel=1e-5)
+    link = torch.nn.functional.binary_cross_entropy_with_logits(model.ranker(e_l), targets, reduction="sum")  # sum over labels
     assert parts["link"].item() == pytest.approx(link.item(), rel=1e-5)
     h = torch.softmax(model.ranker.mlp(e_t), dim=-1)  # Eq. 6: W_c softmax(W_1 E + b_1)
     torch.testing.assert_close(model(**text), model.ranker.classifier(h))

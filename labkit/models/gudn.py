@@ -4,11 +4,11 @@ MLC baseline on the same encoder. Both return logits over the labels.
 One pre-trained transformer encodes texts and label sequences. Features are the [CLS] vectors of
 the last ``text_layers`` layers concatenated (labels: ``text_layers + label_extra_layers``);
 a feature extractor (dropout, ReLU, linear: Eq. 2) maps each to E_t or E_l of size ``dim``.
-L_feature is computed as the mean squared error over items and feature dimensions (torch's
-MSELoss); Eq. 3's sum over dimensions outweighs the BCE terms by the feature size and, in our
-runs, collapsed E_t and E_l to constants. The ranking classifier (Eq. 6) is y' = W_c act(W_1 E + b_1), act the softmax as written
+The losses keep the paper's scales: L_feature sums over feature dimensions and L_link, L_class
+over labels, all averaged over items (a BCE averaged over labels instead lets L_feature outweigh
+it several hundred times, and E_t and E_l collapse to constants). The ranking classifier (Eq. 6) is y' = W_c act(W_1 E + b_1), act the softmax as written
 or (default) a ReLU (see :class:`RankingClassifier`). Training adds the guides:
-L_feature = MSE(E_t, E_l) (Eq. 3) and L_link = BCE(y, classifier(E_l)) (Eq. 4); the total is
+L_feature = ||E_t - E_l||^2 / 2 (Eq. 3) and L_link = BCE(y, classifier(E_l)) (Eq. 4); the total is
 L_feature + L_link + L_class (Eq. 8). Labels are only used in training.
 
 Label sets too large for a full output layer use dynamic negative sampling over label clusters
@@ -152,7 +152,7 @@ class GUDN(nn.Module):
         if labels is not None and (feature_guide or link_guide):
             e_l = self.label_features(**labels)
             if feature_guide:
-                out["feature"] = F.mse_loss(e_t, e_l)  # Eq. 3 as the MSE it names: mean over items and dimensions
+                out["feature"] = 0.5 * ((e_t - e_l) ** 2).sum(dim=1).mean()  # Eq. 3
             if link_guide:
                 out["link"] = self._bce(e_l, targets)
         if self.cluster_head is not None:
@@ -162,13 +162,14 @@ class GUDN(nn.Module):
         return out
 
     def _bce(self, e: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Eq. 4 / 7: BCE summed over the labels (the candidates, with clusters), mean over items."""
         if self.cluster_head is None:
-            return F.binary_cross_entropy_with_logits(self.ranker(e), targets.float())
+            return F.binary_cross_entropy_with_logits(self.ranker(e), targets.float(), reduction="sum") / len(e)
         cand = self.candidates(e.detach(), targets)
         logits = self.ranker(e, cand.clamp(min=0))
         y = torch.gather(targets.float(), 1, cand.clamp(min=0))
         weight = (cand >= 0).float()
-        return F.binary_cross_entropy_with_logits(logits, y, weight=weight, reduction="sum") / weight.sum().clamp(min=1)
+        return F.binary_cross_entropy_with_logits(logits, y, weight=weight, reduction="sum") / len(e)
 
 
 class EncoderMLC(nn.Module):
