@@ -124,10 +124,12 @@ class GUDN(nn.Module):
         """(B, C) label indices to score, -1 padded: the members of the best clusters (and, in
         training, of the clusters holding a true label)."""
         scores = self.cluster_head(e)
-        if targets is not None:  # true clusters first
-            true_clusters = torch.zeros_like(scores).scatter_add_(1, self.clusters.expand(len(e), -1), targets.float())
-            scores = scores + 1e6 * (true_clusters > 0)
-        top = scores.topk(min(self.top_clusters, scores.shape[1]), dim=1).indices  # (B, k)
+        k = self.top_clusters
+        if targets is not None:  # every true cluster first, then the best-scored others
+            true_clusters = torch.zeros_like(scores).scatter_add_(1, self.clusters.expand(len(e), -1), targets.float()) > 0
+            scores = scores + 1e6 * true_clusters
+            k = max(k, int(true_clusters.sum(dim=1).max()))
+        top = scores.topk(min(k, scores.shape[1]), dim=1).indices  # (B, k)
         return self.cluster_members[top].flatten(1)  # (B, k * width)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
