@@ -30,9 +30,9 @@ from _report import write_report  # bench/ is on sys.path when a script here run
 VARIANTS = {
     "MLC (same encoder)": dict(method="mlc"),
     "GUDN (both guides)": dict(method="gudn"),
-    "GUDN, no guide": dict(method="gudn", feature_guide=False, link_guide=False),
-    "GUDN, feature guide only": dict(method="gudn", link_guide=False),
-    "GUDN, link guide only": dict(method="gudn", feature_guide=False),
+    "GUDN without guides": dict(method="gudn", feature_guide=False, link_guide=False),
+    "GUDN with the feature guide only": dict(method="gudn", link_guide=False),
+    "GUDN with the link guide only": dict(method="gudn", feature_guide=False),
 }
 COLUMNS = ["P@1", "P@3", "P@5", "nDCG@3", "nDCG@5", "PSP@1", "PSP@3", "PSP@5"]
 
@@ -42,7 +42,7 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--max-length", type=int, default=96)
     parser.add_argument("--min-count", type=int, default=10)
-    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--variants", default=";".join(VARIANTS), help="methods, separated by ';'")
     parser.add_argument("--out", type=Path, default=Path("bench/results/gudn_musiccaps.md"))
     args = parser.parse_args()
     shared = shared_data_dir()
@@ -61,22 +61,30 @@ def main() -> int:
 
     train_texts, train_labels = part(protocol.train.ids)
     test_texts, test_labels = part(protocol.test.ids)
-    rows, lines = {}, []
-    for name in args.variants.split(","):
+    names = [n.strip() for n in args.variants.split(";") if n.strip()]
+    unknown = [n for n in names if n not in VARIANTS]
+    if unknown:
+        parser.error(f"unknown variant(s) {unknown}: choose from {list(VARIANTS)}")
+    rows = {}
+    for name in names:
         config = XMCConfig(epochs=args.epochs, max_length=args.max_length, **VARIANTS[name])
         model = train_xmc(train_texts, train_labels, config)
         ranked = [labels for labels, _ in model.predict(test_texts, top_k=10)]
         scores = evaluate_labels([r[:5] for r in ranked], test_labels, ks=(1, 3, 5), train_lists=train_labels)
         rows[name] = {c: scores[c] for c in COLUMNS} | {"s/epoch": sum(model.epoch_seconds) / len(model.epoch_seconds)}
-        print(f"{name}: P@1 {scores['P@1']:.3f} P@5 {scores['P@5']:.3f}", file=sys.stderr, flush=True)
+        print(f"{name}: " + " ".join(f"{c} {scores[c]:.3f}" for c in COLUMNS), file=sys.stderr, flush=True)
+        write_report(report(rows, args, len(train_texts), len(test_texts), len(kept)), args.out)  # after every method
+    return 0
+
+
+def report(rows: dict, args, n_train: int, n_test: int, n_labels: int) -> list[str]:
     header = "| method | " + " | ".join(COLUMNS) + " | s/epoch |"
-    lines = [f"# GUDN on MusicCaps captions -> aspects ({len(train_texts)} training and {len(test_texts)} test clips, "
-             f"{len(kept)} aspects seen >= {args.min_count} times)", "",
+    lines = [f"# GUDN on MusicCaps captions -> aspects ({n_train} training and {n_test} test clips, "
+             f"{n_labels} aspects seen >= {args.min_count} times)", "",
              f"Encoder all-MiniLM-L6-v2 fine-tuned, {args.epochs} epochs, max length {args.max_length}, batch 16, seed 0, CPU.", "",
              header, "|---|" + "---:|" * (len(COLUMNS) + 1)]
     lines += [f"| {name} | " + " | ".join(f"{r[c]:.3f}" for c in COLUMNS) + f" | {r['s/epoch']:.0f} |" for name, r in rows.items()]
-    write_report(lines, args.out)
-    return 0
+    return lines
 
 
 if __name__ == "__main__":
