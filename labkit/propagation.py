@@ -14,6 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .data.playlists import PlaylistCollection
+from .sparse import binary_csr
 
 
 def _first_occurrences(playlists: PlaylistCollection) -> tuple[np.ndarray, np.ndarray]:
@@ -116,10 +117,7 @@ def tag_matrix(per_song: list[np.ndarray]) -> tuple[sp.csr_matrix, np.ndarray]:
     rows = np.repeat(np.arange(len(per_song)), [len(t) for t in per_song])
     ids = np.concatenate(per_song).astype(np.int64) if per_song else np.zeros(0, dtype=np.int64)
     tag_ids, cols = np.unique(ids, return_inverse=True)
-    m = sp.csr_matrix((np.ones(len(ids)), (rows, cols)), shape=(len(per_song), len(tag_ids)))
-    m.sum_duplicates()
-    m.data[:] = 1.0
-    return m, tag_ids
+    return binary_csr(rows, cols, (len(per_song), len(tag_ids))), tag_ids
 
 
 def links_table(new: sp.csr_matrix, song_names, tag_names):
@@ -149,4 +147,4 @@ def assignments_matrix(playlists: PlaylistCollection, assignments) -> tuple[sp.c
     items, vocab, by_item = assignment_matrix(assignments[known])
     coo = by_item.tocoo()
     rows = np.array([index[i] for i in items], dtype=np.int64)
-    return sp.csr_matrix((coo.data, (rows[coo.row], coo.col)), shape=(playlists.n_songs, by_item.shape[1])), list(vocab.tokens)
+    return binary_csr(rows[coo.row], coo.col, (playlists.n_songs, by_item.shape[1])), list(vocab.tokens)

@@ -6,6 +6,14 @@ import numpy as np
 import scipy.sparse as sp
 
 
+def binary_csr(rows, cols, shape: tuple[int, int]) -> sp.csr_matrix:
+    """(shape) canonical CSR with 1.0 at every (rows[i], cols[i]); repeated pairs count once."""
+    m = sp.csr_matrix((np.ones(len(rows)), (np.asarray(rows), np.asarray(cols))), shape=shape)
+    m.sum_duplicates()
+    m.data[:] = 1.0
+    return m
+
+
 def canonical_csr(m, dtype=np.float64) -> sp.csr_matrix:
     """A CSR copy with summed duplicates, sorted indices and no stored zeros."""
     csr = sp.csr_matrix(m, dtype=dtype)

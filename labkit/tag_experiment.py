@@ -15,15 +15,14 @@ from .data.playlists import PlaylistCollection
 from .losses import bce, supportive_bce
 from .models.mlc import MultiLabelClassifier
 from .metrics import annotation_map, retrieval_map, roc_auc_columns
-from .sparse import unit_rows
+from .sparse import binary_csr, unit_rows
 
 
 def hide_links(song_tags: sp.spmatrix, fraction: float = 0.5, *, seed: int = 0) -> tuple[sp.csr_matrix, sp.csr_matrix]:
     """Split the links of a binary (n_songs, n_tags) matrix at random: (visible, hidden)."""
-    y = sp.csr_matrix(song_tags > 0).astype(np.float64).tocoo()
+    y = sp.csr_matrix(song_tags > 0).tocoo()
     hide = np.random.default_rng(seed).random(y.nnz) < fraction
-    make = lambda m: sp.csr_matrix((np.ones(int(m.sum())), (y.row[m], y.col[m])), shape=y.shape)  # noqa: E731
-    return make(~hide), make(hide)
+    return binary_csr(y.row[~hide], y.col[~hide], y.shape), binary_csr(y.row[hide], y.col[hide], y.shape)
 
 
 def link_auc(scores: sp.spmatrix | np.ndarray, hidden: sp.spmatrix, visible: sp.spmatrix) -> float:
@@ -104,6 +103,17 @@ def score_tagger(probs: np.ndarray, truth: sp.spmatrix) -> TaggerScores:
     return TaggerScores(annotation_map(probs, t), retrieval_map(probs, t), float(np.nanmean(auc)), ap, auc)
 
 
+def _gain(baseline: np.ndarray, proposed: np.ndarray, tags: np.ndarray) -> dict | None:
+    """Mean per-tag score without and with, and the relative gain, over ``tags`` (NaNs left out)."""
+    b, p = baseline[tags], proposed[tags]
+    ok = ~np.isnan(b) & ~np.isnan(p)
+    if not ok.any():
+        return None
+    before, after = float(b[ok].mean()), float(p[ok].mean())
+    return {"tags": int(ok.sum()), "baseline": before, "proposed": after,
+            "relative_gain": after / before - 1 if before > 0 else float("nan"), "kept": tags[ok]}
+
+
 def relative_gain_by_rank(baseline: np.ndarray, proposed: np.ndarray, popularity: np.ndarray, *, bins: int = 5) -> list[dict]:
     """Relative gain (proposed / baseline - 1) of a per-tag score averaged over popularity-rank
     bins (Figure 5 of seed 001): tags sorted by ``popularity`` (most popular first), split in
@@ -111,12 +121,10 @@ def relative_gain_by_rank(baseline: np.ndarray, proposed: np.ndarray, popularity
     order = np.argsort(-np.asarray(popularity), kind="stable")
     out = []
     for k, part in enumerate(np.array_split(order, bins)):
-        b, p = baseline[part], proposed[part]
-        ok = ~np.isnan(b) & ~np.isnan(p)
-        gain = (p[ok].mean() / b[ok].mean() - 1) if ok.any() and b[ok].mean() > 0 else float("nan")
-        out.append({"bin": k + 1, "ranks": f"{k * len(order) // bins + 1}-{(k + 1) * len(order) // bins}", "tags": int(ok.sum()),
-                    "baseline": float(b[ok].mean()) if ok.any() else float("nan"),
-                    "proposed": float(p[ok].mean()) if ok.any() else float("nan"), "relative_gain": float(gain)})
+        gain = _gain(baseline, proposed, part) or {"tags": 0, "baseline": float("nan"), "proposed": float("nan"),
+                                                    "relative_gain": float("nan"), "kept": part[:0]}
+        gain.pop("kept")
+        out.append({"bin": k + 1, "ranks": f"{k * len(order) // bins + 1}-{(k + 1) * len(order) // bins}", **gain})
     return out
 
 
@@ -126,12 +134,8 @@ def relative_gain_by_category(baseline: np.ndarray, proposed: np.ndarray, popula
     categories = np.asarray(categories)
     out = []
     for name in dict.fromkeys(categories.tolist()):
-        part = np.flatnonzero(categories == name)
-        b, p = baseline[part], proposed[part]
-        ok = ~np.isnan(b) & ~np.isnan(p)
-        if not ok.any():
-            continue
-        out.append({"category": name, "tags": int(ok.sum()), "mean_popularity": float(np.mean(popularity[part][ok])),
-                    "baseline": float(b[ok].mean()), "proposed": float(p[ok].mean()),
-                    "relative_gain": float(p[ok].mean() / b[ok].mean() - 1) if b[ok].mean() > 0 else float("nan")})
+        gain = _gain(baseline, proposed, np.flatnonzero(categories == name))
+        if gain is not None:
+            kept = gain.pop("kept")
+            out.append({"category": name, "tags": gain.pop("tags"), "mean_popularity": float(np.mean(popularity[kept])), **gain})
     return out

@@ -12,6 +12,7 @@ import torch
 from ..data.errors import DataFormatError
 from ..data.tagging import read_assignments
 from ..data.vocab import Vocabulary
+from ..sparse import binary_csr
 from .features import chunk, list_clips, load_audio, log_mel
 
 
@@ -39,11 +40,7 @@ class ClipTags:
         tags = Vocabulary(dict.fromkeys(sorted(set(table["tag"]))))
         rows = table["item"].map(by_name).to_numpy()
         cols = np.array([tags.index[t] for t in table["tag"]])
-        labels = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(clips), len(tags)))
-        labels.data[:] = 1.0
-        labels.sum_duplicates()
-        labels.data = np.minimum(labels.data, 1.0)
-        return cls(clips, tags, labels, sr)
+        return cls(clips, tags, binary_csr(rows, cols, (len(clips), len(tags))), sr)
 
     def __len__(self) -> int:
         return len(self.clips)
@@ -57,21 +54,15 @@ class ClipTags:
     def waveform_chunks(self, length: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Every clip cut into ``length``-sample pieces: (n_pieces, length) float32 and their
         (n_pieces, n_tags) labels (a piece takes its clip's tags)."""
-        pieces, owners = [], []
-        for i in range(len(self)):
-            c = chunk(self.waveform(i), length)
-            pieces.append(c)
-            owners += [i] * len(c)
-        y = self.labels[owners].toarray().astype(np.float32)
-        return torch.from_numpy(np.concatenate(pieces)), torch.from_numpy(y)
+        return self._pieces(lambda wave: wave, length)
 
     def log_mel_chunks(self, frames: int, *, n_mels: int = 96) -> tuple[torch.Tensor, torch.Tensor]:
         """Every clip's log-mel spectrogram cut into ``frames``-frame pieces: (n_pieces, n_mels,
         frames) and their labels."""
-        pieces, owners = [], []
-        for i in range(len(self)):
-            c = chunk(log_mel(self.waveform(i), sr=self.sr, n_mels=n_mels), frames)
-            pieces.append(c)
-            owners += [i] * len(c)
+        return self._pieces(lambda wave: log_mel(wave, sr=self.sr, n_mels=n_mels), frames)
+
+    def _pieces(self, transform, length: int) -> tuple[torch.Tensor, torch.Tensor]:
+        pieces = [chunk(transform(self.waveform(i)), length) for i in range(len(self))]
+        owners = np.repeat(np.arange(len(self)), [len(p) for p in pieces])
         y = self.labels[owners].toarray().astype(np.float32)
         return torch.from_numpy(np.concatenate(pieces)), torch.from_numpy(y)

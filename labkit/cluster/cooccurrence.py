@@ -15,6 +15,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from ..data.vocab import Vocabulary
+from ..sparse import binary_csr
 
 
 def assignment_matrix(assignments: pd.DataFrame, *, tags: Sequence[str] | None = None) -> tuple[list[str], Vocabulary, sp.csr_matrix]:
@@ -25,11 +26,7 @@ def assignment_matrix(assignments: pd.DataFrame, *, tags: Sequence[str] | None =
     vocab = Vocabulary(dict.fromkeys(tags if tags is not None else assignments["tag"]))
     tag_idx = np.array([vocab.index.get(t, -1) for t in assignments["tag"]], dtype=np.int64)
     keep = tag_idx >= 0
-    m = sp.csr_matrix((np.ones(int(keep.sum())), (item_idx[keep], tag_idx[keep])), shape=(len(items), len(vocab)))
-    m.data[:] = 1.0
-    m.sum_duplicates()
-    m.data = np.minimum(m.data, 1.0)
-    return list(items), vocab, m
+    return list(items), vocab, binary_csr(item_idx[keep], tag_idx[keep], (len(items), len(vocab)))
 
 
 def tag_counts(items_by_tags: sp.spmatrix) -> np.ndarray:

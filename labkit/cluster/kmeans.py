@@ -59,10 +59,15 @@ def _init_plus_plus(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarr
     return centres
 
 
+def _cluster_sums(x: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    """(k, dim) float64 sums S_j of each cluster's points, by one sparse (k, n) x (n, dim) product."""
+    members = sp.csr_matrix((np.ones(len(labels), dtype=np.float32), (labels, np.arange(len(labels)))), shape=(k, len(labels)))
+    return np.asarray(members @ x, dtype=np.float64)
+
+
 def _centroids(x: np.ndarray, labels: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """(k, dim) normalised sums of each cluster's points, and (k,) cluster sizes."""
-    members = sp.csr_matrix((np.ones(len(labels), dtype=np.float32), (labels, np.arange(len(labels)))), shape=(k, len(labels)))
-    sums = np.asarray(members @ x, dtype=np.float32)
+    sums = _cluster_sums(x, labels, k).astype(np.float32)
     return unit_rows(sums), np.bincount(labels, minlength=k)
 
 
@@ -116,8 +121,7 @@ class SphericalKMeans:
             labels, more = self._lloyd(x, _centroids(x, labels, k)[0], labels)
             iterations += more
         centres, _ = _centroids(x, labels, k)
-        objective = float(len(x) - np.einsum("ij,ij->i", x, centres[labels]).sum(dtype=np.float64))
-        return labels, centres, objective, iterations
+        return labels, centres, _objective(x, labels, centres), iterations
 
     def _lloyd(self, x: np.ndarray, centres: np.ndarray, labels: np.ndarray | None = None) -> tuple[np.ndarray, int]:
         """Assign to the nearest centre, recompute centres, until labels settle; returns labels
@@ -145,8 +149,7 @@ class SphericalKMeans:
 
 def _sum_norms(x: np.ndarray, labels: np.ndarray, k: int) -> float:
     """sum_j |S_j|, S_j the sum of cluster j's points (the objective is n minus this)."""
-    members = sp.csr_matrix((np.ones(len(labels), dtype=np.float32), (labels, np.arange(len(labels)))), shape=(k, len(labels)))
-    return float(np.linalg.norm(np.asarray(members @ x, dtype=np.float64), axis=1).sum())
+    return float(np.linalg.norm(_cluster_sums(x, labels, k), axis=1).sum())
 
 
 def _first_variation(x: np.ndarray, labels: np.ndarray, k: int) -> tuple[np.ndarray, bool]:
@@ -156,7 +159,7 @@ def _first_variation(x: np.ndarray, labels: np.ndarray, k: int) -> tuple[np.ndar
     (n, k) product. All improving moves are tried at once and kept if the objective drops;
     otherwise they are applied best first, at most one per cluster, so that each applied gain is
     exact. Returns the new labels and whether anything moved."""
-    sums = np.asarray(sp.csr_matrix((np.ones(len(labels), dtype=np.float32), (labels, np.arange(len(labels)))), shape=(k, len(labels))) @ x, dtype=np.float64)
+    sums = _cluster_sums(x, labels, k)
     norms = np.linalg.norm(sums, axis=1)
     sizes = np.bincount(labels, minlength=k)
     dots = (x @ sums.T.astype(np.float32)).astype(np.float64)  # (n, k): x_i . S_j
@@ -191,4 +194,9 @@ def cosine_objective(x: np.ndarray, labels: np.ndarray) -> float:
     x = unit_rows(np.asarray(x, dtype=np.float32))
     labels = np.unique(np.asarray(labels), return_inverse=True)[1]
     centres, _ = _centroids(x, labels, int(labels.max()) + 1)
+    return _objective(x, labels, centres)
+
+
+def _objective(x: np.ndarray, labels: np.ndarray, centres: np.ndarray) -> float:
+    """sum_i 1 - cos(x_i, centre of its cluster), for unit rows and unit centres."""
     return float(len(x) - np.einsum("ij,ij->i", x, centres[labels]).sum(dtype=np.float64))
