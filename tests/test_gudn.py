@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from labkit.cli import main
-from labkit.models.gudn import GUDN, load_encoder
+from labkit.models.gudn import GUDN, cls_layers, load_encoder
 from labkit.xmc import XMCConfig, label_clusters, reinforce_labels, train_xmc
 
 TEXTS = [
@@ -51,12 +51,39 @@ def test_gudn_losses_by_hand(xmc_bert):
     text, labels = ({k: v for k, v in t.items() if k != "token_type_ids"} for t in (text, labels))
     parts = model.losses(text, labels, targets)
     e_t, e_l = model.text_features(**text), model.label_features(**labels)
-    assert parts["feature"].item() == pytest.approx(0.5 * ((e_t - e_l) ** 2).sum().item(), rel=1e-5)
+    assert parts["feature"].item() == pytest.approx(0.5 * ((model.guide(e_t) - e_l) ** 2).sum().item(), rel=1e-5)
     link = torch.nn.functional.binary_cross_entropy_with_logits(model.ranker(e_l), targets, reduction="sum")  # sum over labels
     assert parts["link"].item() == pytest.approx(link.item(), rel=1e-5)
     h = torch.softmax(model.ranker.mlp(e_t), dim=-1)  # Eq. 6: W_c softmax(W_1 E + b_1)
     torch.testing.assert_close(model(**text), model.ranker.classifier(h))
     assert set(model.losses(text, labels, targets, feature_guide=False)) == {"class", "link"}
+
+
+def test_feature_guide_gradient_reaches_the_label_side_only_when_asked(xmc_bert):
+    encoder, tokenizer = load_encoder(str(xmc_bert))
+    text = {k: v for k, v in tokenizer(["mellow piano"], return_tensors="pt").items() if k != "token_type_ids"}
+    labels = {k: v for k, v in tokenizer(["piano, mellow"], return_tensors="pt").items() if k != "token_type_ids"}
+    targets = torch.tensor([[1.0, 0.0, 1.0, 0.0]])
+    for stop, reaches in ((True, False), (False, True)):
+        torch.manual_seed(0)
+        model = GUDN(encoder, 4, text_layers=2, dim=8, hidden=6, dropout=0.0, stop_label_gradient=stop)
+        model.zero_grad()
+        model.losses(text, labels, targets, link_guide=False)["feature"].backward()
+        grad = model.label_extractor.linear.weight.grad
+        assert (grad is not None and grad.abs().sum() > 0) == reaches
+        assert model.guide.weight.grad.abs().sum() > 0 and model.text_extractor.linear.weight.grad.abs().sum() > 0
+
+
+def test_mean_pooling_averages_the_real_tokens(xmc_bert):
+    encoder, tokenizer = load_encoder(str(xmc_bert))
+    enc = tokenizer(["mellow piano tune", "piano"], padding=True, return_tensors="pt")
+    pooled = cls_layers(encoder, enc["input_ids"], enc["attention_mask"], 2, "mean")
+    states = encoder(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"], output_hidden_states=True).hidden_states
+    n = int(enc["attention_mask"][1].sum())  # the short text: padding left out of its mean
+    torch.testing.assert_close(pooled[1], torch.cat([states[-2][1, :n].mean(0), states[-1][1, :n].mean(0)]))
+    torch.testing.assert_close(cls_layers(encoder, enc["input_ids"], enc["attention_mask"], 1), states[-1][:, 0])
+    with pytest.raises(ValueError, match="pooling"):
+        cls_layers(encoder, enc["input_ids"], enc["attention_mask"], 1, "max")
 
 
 def test_dynamic_negative_sampling_scores_only_candidate_clusters(xmc_bert):

@@ -8,7 +8,8 @@ The losses keep the paper's scales: L_feature sums over feature dimensions and L
 over labels, all averaged over items (a BCE averaged over labels instead lets L_feature outweigh
 it several hundred times, and E_t and E_l collapse to constants). The ranking classifier (Eq. 6) is y' = W_c act(W_1 E + b_1), act the softmax as written
 or (default) a ReLU (see :class:`RankingClassifier`). Training adds the guides:
-L_feature = ||E_t - E_l||^2 / 2 (Eq. 3) and L_link = BCE(y, classifier(E_l)) (Eq. 4); the total is
+L_feature = ||G(E_t) - E_l||^2 / 2 (Eq. 3; G the guide's fully connected "shape layer" of
+Figure 3, and by default no gradient through E_l: see :meth:`GUDN.losses`) and L_link = BCE(y, classifier(E_l)) (Eq. 4); the total is
 L_feature + L_link + L_class (Eq. 8). Labels are only used in training.
 
 Label sets too large for a full output layer use dynamic negative sampling over label clusters
@@ -33,11 +34,23 @@ def load_encoder(name_or_path: str):
     return AutoModel.from_pretrained(path), AutoTokenizer.from_pretrained(path)
 
 
-def cls_layers(encoder: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor, n_layers: int) -> torch.Tensor:
-    """(B, n_layers * hidden): the [CLS] (first token) vectors of the last ``n_layers`` layers."""
+POOLINGS = ("cls", "mean")
+
+
+def cls_layers(encoder: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor, n_layers: int,
+               pooling: str = "cls") -> torch.Tensor:
+    """(B, n_layers * hidden): the pooled vectors of the last ``n_layers`` layers, concatenated;
+    pooling ``cls`` takes the first token (the paper), ``mean`` the mean over the real tokens
+    (what sentence encoders such as all-MiniLM-L6-v2 were trained with)."""
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
     out = encoder(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
     states = out.hidden_states[-n_layers:]
-    return torch.cat([s[:, 0] for s in states], dim=-1)
+    if pooling == "cls":
+        return torch.cat([s[:, 0] for s in states], dim=-1)
+    mask = attention_mask.unsqueeze(-1).to(states[0].dtype)
+    count = mask.sum(dim=1).clamp(min=1.0)
+    return torch.cat([(s * mask).sum(dim=1) / count for s in states], dim=-1)
 
 
 class FeatureExtractor(nn.Module):
@@ -83,7 +96,7 @@ class GUDN(nn.Module):
     def __init__(
         self, encoder: nn.Module, n_labels: int, *, text_layers: int = 8, label_extra_layers: int = 2, dim: int = 512,
         hidden: int = 512, dropout: float = 0.5, clusters: torch.Tensor | None = None, top_clusters: int = 10,
-        activation: str = "relu",
+        activation: str = "relu", pooling: str = "cls", stop_label_gradient: bool = True,
     ) -> None:
         super().__init__()
         n_hidden_states = encoder.config.num_hidden_layers + 1  # embeddings + every layer
@@ -91,7 +104,10 @@ class GUDN(nn.Module):
         self.label_layers = min(text_layers + label_extra_layers, n_hidden_states)
         size = encoder.config.hidden_size
         self.config = dict(n_labels=n_labels, text_layers=text_layers, label_extra_layers=label_extra_layers, dim=dim,
-                           hidden=hidden, dropout=dropout, top_clusters=top_clusters, activation=activation)
+                           hidden=hidden, dropout=dropout, top_clusters=top_clusters, activation=activation,
+                           pooling=pooling, stop_label_gradient=stop_label_gradient)
+        self.pooling = pooling
+        self.stop_label_gradient = stop_label_gradient
         self.encoder = encoder
         self.text_extractor = FeatureExtractor(self.text_layers * size, dim, dropout)
         self.label_extractor = FeatureExtractor(self.label_layers * size, dim, dropout)
@@ -111,14 +127,18 @@ class GUDN(nn.Module):
         else:
             self.clusters = None
             self.cluster_head = None
+        self.guide = nn.Linear(dim, dim)  # Figure 3: text features pass an FC layer before L_feature
+        with torch.no_grad():  # starts as the identity, so that L_feature pulls E_t itself towards E_l
+            self.guide.weight.copy_(torch.eye(dim))
+            self.guide.bias.zero_()
 
     def text_features(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """(B, dim) E_t."""
-        return self.text_extractor(cls_layers(self.encoder, input_ids, attention_mask, self.text_layers))
+        return self.text_extractor(cls_layers(self.encoder, input_ids, attention_mask, self.text_layers, self.pooling))
 
     def label_features(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """(B, dim) E_l from the (reinforced) label sequence."""
-        return self.label_extractor(cls_layers(self.encoder, input_ids, attention_mask, self.label_layers))
+        return self.label_extractor(cls_layers(self.encoder, input_ids, attention_mask, self.label_layers, self.pooling))
 
     def candidates(self, e: torch.Tensor, targets: torch.Tensor | None = None) -> torch.Tensor:
         """(B, C) label indices to score, -1 padded: the members of the best clusters (and, in
@@ -148,19 +168,26 @@ class GUDN(nn.Module):
 
     def losses(self, text: dict, labels: dict | None, targets: torch.Tensor, *, feature_guide: bool = True, link_guide: bool = True) -> dict:
         """The training losses of one batch: ``class`` (Eq. 7) always, ``feature`` (Eq. 3) and
-        ``link`` (Eq. 4) when their guide is on (``labels``: the tokenised label sequences)."""
+        ``link`` (Eq. 4) when their guide is on (``labels``: the tokenised label sequences).
+
+        L_feature compares G(E_t) with E_l. With ``stop_label_gradient`` (the default) E_l is a
+        fixed target there, shaped by L_link alone: pulling both sides together let E_t and E_l
+        shrink to the same constant within an epoch in our runs (the guide then guided nothing),
+        the collapse that a predictor plus stop-gradient prevents in SimSiam-style training."""
         e_t = self.text_features(**text)
         out = {"class": self._bce(e_t, targets)}
         if labels is not None and (feature_guide or link_guide):
             e_l = self.label_features(**labels)
             if feature_guide:
-                out["feature"] = 0.5 * ((e_t - e_l) ** 2).sum(dim=1).mean()  # Eq. 3
+                target = e_l.detach() if self.stop_label_gradient else e_l
+                out["feature"] = 0.5 * ((self.guide(e_t) - target) ** 2).sum(dim=1).mean()  # Eq. 3
             if link_guide:
                 out["link"] = self._bce(e_l, targets)
         if self.cluster_head is not None:
             cluster_targets = torch.zeros(len(e_t), self.cluster_head.out_features, device=e_t.device)
             cluster_targets.scatter_add_(1, self.clusters.expand(len(e_t), -1), targets.float())
-            out["cluster"] = F.binary_cross_entropy_with_logits(self.cluster_head(e_t), (cluster_targets > 0).float())
+            out["cluster"] = F.binary_cross_entropy_with_logits(  # summed over clusters, as L_class over labels
+                self.cluster_head(e_t), (cluster_targets > 0).float(), reduction="sum") / len(e_t)
         return out
 
     def _bce(self, e: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -175,18 +202,21 @@ class GUDN(nn.Module):
 
 
 class EncoderMLC(nn.Module):
-    """The MLC baseline on the same encoder: [CLS] of the last layer -> dropout -> linear."""
+    """The MLC baseline on the same encoder: the pooled last layer ([CLS] or mean) -> dropout -> linear."""
 
-    def __init__(self, encoder: nn.Module, n_labels: int, *, dropout: float = 0.5) -> None:
+    def __init__(self, encoder: nn.Module, n_labels: int, *, dropout: float = 0.5, pooling: str = "cls") -> None:
         super().__init__()
-        self.config = dict(n_labels=n_labels, dropout=dropout)
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+        self.config = dict(n_labels=n_labels, dropout=dropout, pooling=pooling)
+        self.pooling = pooling
         self.encoder = encoder
         self.dropout = nn.Dropout(dropout)
         self.out = nn.Linear(encoder.config.hidden_size, n_labels)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        cls = cls_layers(self.encoder, input_ids, attention_mask, 1)
-        return self.out(self.dropout(cls))
+        pooled = cls_layers(self.encoder, input_ids, attention_mask, 1, self.pooling)
+        return self.out(self.dropout(pooled))
 
     def losses(self, text: dict, labels: dict | None, targets: torch.Tensor, **_) -> dict:
         return {"class": F.binary_cross_entropy_with_logits(self(**text), targets.float())}
