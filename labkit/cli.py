@@ -83,6 +83,8 @@ def _add_diva(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lang", default="auto", choices=["auto", "en", "zh"])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--run-dir", type=Path, default=None,
+                   help="save every round here (atomically); run again with the same folder to resume after the last complete round")
     p.set_defaults(func=run_diva)
 
 
@@ -97,7 +99,8 @@ def run_diva(args: argparse.Namespace) -> int:
     config = DiVaConfig(seed=args.seed, device=args.device)
     if args.rounds is not None:
         config.rounds = args.rounds
-    result = harvest(train, predict, method=args.method, encoder=args.encoder, gold_vocabulary=vocab, config=config, lang=args.lang)
+    result = harvest(train, predict, method=args.method, encoder=args.encoder, gold_vocabulary=vocab, config=config, lang=args.lang,
+                     run_dir=args.run_dir)
     write_predictions(result.predictions, args.out)
     n_labels = sum(len(p.labels) for p in result.predictions)
     timing = ", ".join(f"{k} {v:.1f}s" for k, v in result.seconds.items())
@@ -272,6 +275,29 @@ def run_xmc(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- export
+def _add_export(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "export",
+        help="export the classifier of a DiVa run directory (safetensors + config.json, optionally ONNX)",
+        description="Write the pair classifier of the last complete round of a `labkit diva --run-dir` folder "
+        "(its best round's weights) to OUT as model.safetensors + config.json, loadable with "
+        "labkit.io.from_pretrained; --onnx adds model.onnx, checked against PyTorch with onnxruntime.",
+    )
+    p.add_argument("--run-dir", required=True, type=Path)
+    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--onnx", action="store_true")
+    p.set_defaults(func=run_export)
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from .diva.rundir import export_run
+
+    out = export_run(args.run_dir, args.out, onnx=args.onnx)
+    print(f"exported {args.run_dir} to {out}: " + ", ".join(sorted(p.name for p in out.iterdir())), file=sys.stderr)
+    return 0
+
+
 # ----------------------------------------------------------------------------- demo
 def _add_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -324,6 +350,7 @@ COMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
     "clusters": _add_clusters,
     "propagate": _add_propagate,
     "xmc": _add_xmc,
+    "export": _add_export,
     "demo": _add_demo,
     "synth": _add_synth,
 }

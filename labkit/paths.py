@@ -13,6 +13,12 @@ def sample_data_dir() -> Path:
     return REPO_ROOT / "data" / "synthetic"
 
 
+def sample_audio_dir() -> Path:
+    """The bundled synthetic clips and their ``tags.tsv`` (``data/audio``; see
+    :mod:`labkit.data.synthetic_audio`)."""
+    return REPO_ROOT / "data" / "audio"
+
+
 def shared_data_dir() -> Path | None:
     """The real public data: ``$LABKIT_SHARED_DATA``, else ``../shared/data`` beside the repository.
 

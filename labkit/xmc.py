@@ -119,6 +119,27 @@ class XMCModel:
             out.append(torch.sigmoid(self.model(enc["input_ids"], enc["attention_mask"])).cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, len(self.labels)))
 
+    def save(self, folder):
+        """Weights, encoder config, tokenizer, label names and settings (see :mod:`labkit.io`)."""
+        from dataclasses import asdict
+
+        from .io import save_pretrained
+
+        return save_pretrained(self.model, folder, tokenizer=self.tokenizer,
+                               extra={"labels": list(self.labels.tokens), "xmc_config": asdict(self.config)})
+
+    @classmethod
+    def load(cls, folder, *, device: str = "cpu") -> "XMCModel":
+        """A model written by :meth:`save`, ready to predict."""
+        from .io import from_pretrained, load_tokenizer, read_config
+
+        extra = read_config(folder).get("extra", {})
+        if "labels" not in extra or "xmc_config" not in extra:
+            raise ValueError(f"{folder}: saved without its labels and settings (not written by XMCModel.save)")
+        config = XMCConfig(**{**extra["xmc_config"], "device": device})
+        labels = Vocabulary(dict.fromkeys(extra["labels"]))
+        return cls(from_pretrained(folder, device=device), load_tokenizer(folder), labels, config)
+
     def predict(self, texts: Sequence[str], *, top_k: int = 10) -> list[tuple[list[str], list[float]]]:
         """Each text's ``top_k`` labels, best first, with their probabilities."""
         probs = self.scores(texts)

@@ -47,6 +47,16 @@ class TagClusters:
         return {int(c): list(g["tag"]) for c, g in self.table.groupby("cluster", sort=True)}
 
 
+def cluster_vectors(vectors: np.ndarray, k: int, *, algorithm: str = "kmeans", n_init: int = 4, seed: int = 0) -> np.ndarray:
+    """(n,) cluster of each vector, numbered by size (0 = largest): spherical k-means, or average
+    linkage on cosine distance cut at ``k`` (``algorithm="average"``; O(n^2) memory)."""
+    if algorithm == "kmeans":
+        return renumber_by_size(SphericalKMeans(n_clusters=k, n_init=n_init, seed=seed).fit(vectors).labels_)
+    if algorithm == "average":
+        return tree_clusters(cosine_distance(vectors), [k]).labels
+    raise ValueError(f"unknown algorithm {algorithm!r}: use 'kmeans' or 'average'")
+
+
 def _as_ks(k: int | Iterable[int] | None, default: Sequence[int]) -> list[int]:
     if k is None:
         return list(default)

@@ -89,12 +89,16 @@ def harvest(
     config: DiVaConfig | None = None,
     lang: str = "auto",
     space: CandidateSpace | None = None,
+    run_dir=None,
 ) -> HarvestResult:
     """Train on ``train`` (gold labels) and return ranked label predictions for ``predict``.
 
     encoder: an encoder object, a model name or path, or None for the default transformer.
     gold_vocabulary: the expert vocabulary (default: every label of ``train``).
     space: a ready candidate space over train + predict items (skips encoding).
+    run_dir: for the DiVa variants, a run directory (:mod:`labkit.diva.rundir`): every finished
+    round is saved there, and a run started again with the same data and settings resumes after
+    the last complete round.
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}: choose from {', '.join(METHODS)}")
@@ -119,7 +123,14 @@ def harvest(
     threshold: float | None = config.predict_threshold
     top_k = None
     if method.startswith("diva"):
-        run = DiVa(space, train_rows, gold, config).fit()
+        if run_dir is not None:
+            from .rundir import fingerprint, start_run
+
+            settings = {k: v for k, v in config.to_dict().items() if k not in ("progress", "device")}
+            data = fingerprint(train.ids, train.comments, train.label_sets, predict.ids, predict.comments, vocab, lang,
+                               getattr(encoder, "encoder_id", None) or str(encoder))
+            start_run(run_dir, {"method": method, "settings": settings, "data": data, "n_train": len(train), "n_predict": len(predict)})
+        run = DiVa(space, train_rows, gold, config).fit(run_dir=run_dir)
         scores = run.predict(rows)
         result.run, result.rounds = run, run.best_round
         for record in run.history:

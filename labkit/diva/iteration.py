@@ -232,6 +232,33 @@ class DiVa:
         self.record.val_psp5, self.record.val_psndcg5 = psp, psndcg
         return psp, psndcg
 
+    # ------------------------------------------------------------------ state
+    def snapshot(self) -> dict:
+        """A deep copy of everything the steps change (round, labels, proposals, history, weights):
+        ``restore(snapshot)`` goes back to this point, e.g. to redo a round by hand."""
+        return copy.deepcopy({
+            "round": self.round, "pseudo": self.pseudo, "round_pseudo": self._round_pseudo,
+            "proposed_classifier": self.proposed_classifier, "proposed_joint": self.proposed_joint,
+            "history": self.history, "static_done": self._static_done, "best": self._best,
+            "model": None if self.model is None else self.model.state_dict(),
+        })
+
+    def restore(self, snapshot: dict) -> None:
+        """Go back to a :meth:`snapshot` (the classifier is rebuilt if there was none since)."""
+        snapshot = copy.deepcopy(snapshot)
+        self.round, self.pseudo, self._round_pseudo = snapshot["round"], snapshot["pseudo"], snapshot["round_pseudo"]
+        self.proposed_classifier, self.proposed_joint = snapshot["proposed_classifier"], snapshot["proposed_joint"]
+        self.history, self._static_done, self._best = snapshot["history"], snapshot["static_done"], snapshot["best"]
+        if snapshot["model"] is None:
+            self.model = None
+        else:
+            if self.model is None:
+                c = self.config
+                self.model = new_pair_classifier(self.pairs, tower=c.tower, hidden=c.hidden, dropout=c.dropout, seed=c.seed)
+            self.model.load_state_dict(snapshot["model"])
+            self.model.to(self.device)
+        self._scores_cache = None
+
     # ------------------------------------------------------------------ whole runs
     def run_round(self) -> RoundRecord:
         """One full round: train, evaluate, and (unless stopping) infer, joint-score, select."""
@@ -246,16 +273,28 @@ class DiVa:
         self._static_done = True
         return record
 
-    def fit(self) -> "DiVa":
-        """Rounds 0..rounds (round 0 trains on gold only); keeps the best round's classifier."""
+    def fit(self, run_dir=None) -> "DiVa":
+        """Rounds 0..rounds (round 0 trains on gold only); keeps the best round's classifier.
+
+        run_dir: a folder for a run directory (see :mod:`labkit.diva.rundir`): each finished round
+        is saved there atomically, and a run that finds rounds there goes on after the last one,
+        ending with the same predictions as a run never stopped."""
+        from .rundir import latest_round, round_path, save_round
+
         c = self.config
         total_rounds = 1 if c.variant == "diva-static" else c.rounds
-        best_score = -np.inf
-        for _ in range(total_rounds + 1):
-            record = self.run_round()
-            score = np.nansum([record.val_psp5, record.val_psndcg5])
-            if score > best_score:
-                best_score, self._best = score, (self.round, copy.deepcopy(self.model.state_dict()))
+        resumed = run_dir is not None and latest_round(run_dir, self) is not None
+        best_score = max((self._round_score(r) for r in self.history), default=-np.inf) if resumed else -np.inf
+        while True:
+            if resumed:
+                record, resumed = self.history[-1], False
+            else:
+                record = self.run_round()
+                score = self._round_score(record)
+                if score > best_score:
+                    best_score, self._best = score, (self.round, copy.deepcopy(self.model.state_dict()))
+                if run_dir is not None:
+                    save_round(self, round_path(run_dir, self.round))
             new = record.new_from_classifier + record.new_from_joint
             if self.round >= total_rounds or (self.round > 0 and new < c.min_new_fraction * self.gold.nnz):
                 break
@@ -266,6 +305,10 @@ class DiVa:
         else:
             self.best_round = self.round
         return self
+
+    @staticmethod
+    def _round_score(record: RoundRecord) -> float:
+        return float(np.nansum([record.val_psp5, record.val_psndcg5]))
 
     def predict(self, rows: np.ndarray) -> sp.csr_matrix:
         """(n_items, n_phrases) probabilities on the candidate pairs of ``rows``."""

@@ -157,14 +157,16 @@ class GUDN(nn.Module):
         return self.scores(self.text_features(input_ids, attention_mask))
 
     def scores(self, e: torch.Tensor) -> torch.Tensor:
+        """(B, n_labels) logits from E_t; with label clusters, -inf outside the best clusters.
+        (Written with a scatter into one spare column for the padding, so that it also exports to ONNX.)"""
         if self.cluster_head is None:
             return self.ranker(e)
         cand = self.candidates(e)
-        logits = self.ranker(e, cand.clamp(min=0))
-        out = torch.full((len(e), self.config["n_labels"]), float("-inf"), device=e.device, dtype=logits.dtype)
-        keep = cand >= 0
-        out[torch.nonzero(keep, as_tuple=True)[0], cand[keep]] = logits[keep]
-        return out
+        logits = self.ranker(e, cand.clamp(min=0)).masked_fill(cand < 0, float("-inf"))
+        n_labels = self.config["n_labels"]
+        target = torch.where(cand >= 0, cand, torch.full_like(cand, n_labels))  # padding -> the spare column
+        out = e.new_full((e.shape[0], n_labels + 1), float("-inf"))
+        return out.scatter(1, target, logits)[:, :n_labels]
 
     def losses(self, text: dict, labels: dict | None, targets: torch.Tensor, *, feature_guide: bool = True, link_guide: bool = True) -> dict:
         """The training losses of one batch: ``class`` (Eq. 7) always, ``feature`` (Eq. 3) and

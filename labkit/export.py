@@ -1,0 +1,82 @@
+"""ONNX export of the pair classifier and GUDN (or the encoder MLC), checked against PyTorch with
+onnxruntime, and the export of a DiVa run directory (``labkit export``).
+
+The exported graphs take a batch of any size (and, for the encoder models, any sequence length):
+
+- pair classifier: inputs ``items`` (B, item_dim), ``labels`` (B, label_dim), ``features``
+  (B, n_features), all float32; output ``logits`` (B,);
+- GUDN / encoder MLC: inputs ``input_ids`` and ``attention_mask`` (B, L) int64; output ``logits``
+  (B, n_labels) (with label clusters, labels outside the best clusters get a very negative logit).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .models import PairClassifier
+from .models.gudn import GUDN, EncoderMLC
+
+
+def _example_inputs(model: nn.Module, batch: int = 2, length: int = 8) -> tuple[dict[str, torch.Tensor], dict]:
+    if isinstance(model, PairClassifier):
+        c = model.config
+        inputs = {"items": torch.randn(batch, c["item_dim"]), "labels": torch.randn(batch, c["label_dim"]),
+                  "features": torch.randn(batch, c["n_features"])}
+        dynamic = {name: {0: "batch"} for name in inputs}
+        return inputs, dynamic
+    if isinstance(model, (GUDN, EncoderMLC)):
+        vocab = model.encoder.config.vocab_size
+        inputs = {"input_ids": torch.randint(0, vocab, (batch, length)), "attention_mask": torch.ones(batch, length, dtype=torch.long)}
+        dynamic = {name: {0: "batch", 1: "length"} for name in inputs}
+        return inputs, dynamic
+    raise TypeError(f"ONNX export covers the pair classifier, GUDN and the encoder MLC, not {type(model).__name__}")
+
+
+class _FiniteLogits(nn.Module):
+    """GUDN with label clusters marks unscored labels -inf; ONNX graphs keep them finite (-1e9)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, *args):
+        return torch.clamp(self.model(*args), min=-1e9)
+
+
+def export_onnx(model: nn.Module, path: str | Path, *, check: bool = True, atol: float = 1e-4) -> Path:
+    """Write ``model`` as ONNX to ``path`` (opset 17, dynamic batch and length) and, with
+    ``check``, run it with onnxruntime on fresh inputs and compare with PyTorch (max abs
+    difference <= atol, else ``AssertionError``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model = model.eval().cpu()
+    inputs, dynamic = _example_inputs(model)
+    wrapped = _FiniteLogits(model)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with torch.no_grad():
+        torch.onnx.export(wrapped, tuple(inputs.values()), str(tmp), input_names=list(inputs), output_names=["logits"],
+                          dynamic_axes=dynamic | {"logits": {0: "batch"}}, opset_version=17, dynamo=False)
+    tmp.replace(path)
+    if check:
+        difference = onnx_parity(model, path, batch=3, length=11)
+        if difference > atol:
+            raise AssertionError(f"{path}: ONNX and PyTorch logits differ by {difference:.3g} (> {atol})")
+    return path
+
+
+def onnx_parity(model: nn.Module, path: str | Path, *, batch: int = 3, length: int = 11, seed: int = 0) -> float:
+    """Largest absolute difference between PyTorch's and onnxruntime's logits on random inputs
+    of a batch size and length other than the export's."""
+    import onnxruntime as ort
+
+    torch.manual_seed(seed)
+    inputs, _ = _example_inputs(model, batch=batch, length=length)
+    with torch.no_grad():
+        expected = torch.clamp(model.eval()(*inputs.values()), min=-1e9).numpy()
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run(["logits"], {name: value.numpy() for name, value in inputs.items()})[0]
+    return float(np.max(np.abs(got - expected))) if expected.size else 0.0
