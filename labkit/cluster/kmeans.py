@@ -23,6 +23,8 @@ def _check_points(x: np.ndarray, n_clusters: int) -> np.ndarray:
     x = np.asarray(x, dtype=np.float32)
     if x.ndim != 2:
         raise ValueError(f"points must be a 2-D array (n, dim), got shape {x.shape}")
+    if x.shape[1] == 0:
+        raise ValueError(f"the {len(x)} points are zero-length vectors (dimension 0): nothing to cluster by")
     if not np.isfinite(x).all():
         row = int(np.flatnonzero(~np.isfinite(x).all(axis=1))[0])
         raise ValueError(f"point {row} holds NaN or infinite values")

@@ -34,7 +34,11 @@ def read_text(path: str | Path, encoding: str = "utf-8") -> str:
 
 
 def iter_lines(path: str | Path, encoding: str = "utf-8"):
-    """Yield ``(line_number, line)`` for the non-blank lines of ``path`` (1-based numbers)."""
-    for number, line in enumerate(read_text(path, encoding).splitlines(), start=1):
+    """Yield ``(line_number, line)`` for the non-blank lines of ``path`` (1-based numbers).
+
+    Lines end at "\n" (a "\r" before it is dropped) and nowhere else: text inside a record may
+    hold other Unicode line breaks (U+2028, U+0085, ...) that ``str.splitlines`` would cut at."""
+    for number, line in enumerate(read_text(path, encoding).split("\n"), start=1):
+        line = line.removesuffix("\r")
         if line.strip():
             yield number, line
