@@ -80,6 +80,9 @@ def test_cluster_explorer_reclusters_selects_merges_and_exports(planted, tmp_pat
     assert set(explorer._projections) == {"pca", "tsne"}
     with pytest.raises(ValueError, match="differ in length"):
         ClusterExplorer(tags[:5], vectors, counts)
+    given = np.arange(60, dtype=float).reshape(30, 2)
+    mapped = ClusterExplorer(tags, vectors, counts, k=3, projection="umap", coordinates={"umap": given})
+    np.testing.assert_array_equal(np.sort(np.asarray(mapped.figure.data[0].x)), given[:, 0])  # no UMAP fit
 
 
 def test_threshold_tuner_follows_its_controls(corpus_space):

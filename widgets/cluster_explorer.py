@@ -33,7 +33,8 @@ def marker_sizes(counts: np.ndarray, *, smallest: float = 4.0, largest: float = 
 
 class ClusterExplorer(W.VBox):
     """tags: (n,) names; vectors: (n, d) embeddings; counts: (n,) how many items carry each tag;
-    items_by_tags: optional (n_items, n) binary matrix, needed to merge m-correlated clusters.
+    items_by_tags: optional (n_items, n) binary matrix, needed to merge m-correlated clusters;
+    coordinates: maps already computed, {"umap" | "pca" | "tsne": (n, 2)}, used instead of projecting.
 
     ``table`` holds the current clusters (tag, cluster, count, x, y); ``selected`` the tags of the
     last selection; ``on_select(callback)`` passes each new selection (a list of tags) on, e.g. to
@@ -42,6 +43,7 @@ class ClusterExplorer(W.VBox):
     def __init__(
         self, tags: Sequence[str], vectors: np.ndarray, counts: Sequence[int], *, items_by_tags=None, k: int = 10,
         algorithm: str = "kmeans", min_count: int = 1, projection: str = "umap", seed: int = 0,
+        coordinates: dict[str, np.ndarray] | None = None,
     ) -> None:
         self.tags = np.asarray(list(tags), dtype=object)
         self.vectors = np.asarray(vectors, dtype=np.float32)
@@ -50,7 +52,10 @@ class ClusterExplorer(W.VBox):
             raise ValueError(f"tags ({len(self.tags)}), vectors ({len(self.vectors)}) and counts ({len(self.counts)}) differ in length")
         self.items_by_tags = items_by_tags
         self.seed = seed
-        self._projections: dict[str, np.ndarray] = {}
+        self._projections: dict[str, np.ndarray] = {m: np.asarray(xy, dtype=np.float64)[:, :2] for m, xy in (coordinates or {}).items()}
+        for method, xy in self._projections.items():
+            if len(xy) != len(self.tags):
+                raise ValueError(f"coordinates[{method!r}] has {len(xy)} rows for {len(self.tags)} tags")
         self._callbacks: list[Callable[[list[str]], None]] = []
         self.selected: list[str] = []
         self.merged: list[tuple[int, int]] = []

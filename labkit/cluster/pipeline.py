@@ -108,10 +108,7 @@ def cluster_tags(
     if method == "npmi":
         result = npmi_clusters(npmi(y), _as_ks(k, NPMI_KS))
         labels, sweep, chosen = result.labels, result.sweep, result.k
-        sil = np.full(len(tags), np.nan)
-        clustered = labels >= 0
-        if len(np.unique(labels[clustered])) >= 2:
-            sil[clustered] = silhouette_per_point(result.distance[np.ix_(clustered, clustered)], labels[clustered], metric="precomputed")
+        distance = result.distance
     else:
         if cooccurrence_vectors:
             vectors = cooccurrence_embeddings(y, tags, seed=seed, progress=progress)
@@ -137,12 +134,19 @@ def cluster_tags(
             model = models[chosen]
         if algorithm == "kmeans":
             labels = renumber_by_size(model.labels_)
-        sil = silhouette_per_point(vectors.vectors, labels)
+        distance = None
     merged: list[tuple[int, int]] = []
     if core_tags is not None:
         labels = keep_core_clusters(labels, tags, core_tags)
     if merge_m is not None:
         labels, merged = merge_m_correlated(y, labels, merge_m)
+    sil = np.full(len(tags), np.nan)  # of the final clusters (after the core filter and merges)
+    clustered = labels >= 0
+    if len(np.unique(labels[clustered])) >= 2:
+        if distance is not None:
+            sil[clustered] = silhouette_per_point(distance[np.ix_(clustered, clustered)], labels[clustered], metric="precomputed")
+        else:
+            sil[clustered] = silhouette_per_point(vectors.vectors[clustered], labels[clustered])
     table = pd.DataFrame({"tag": tags, "cluster": labels, "count": counts, "silhouette": sil})
     table = table[table["cluster"] >= 0].sort_values(["cluster", "count", "tag"], ascending=[True, False, True], kind="stable")
     return TagClusters(table.reset_index(drop=True), sweep, chosen, method, len(keep), unknown, merged, vectors)
