@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -102,7 +103,7 @@ def harvest(
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}: choose from {', '.join(METHODS)}")
-    config = config or DiVaConfig()
+    config = dataclasses.replace(config) if config is not None else DiVaConfig()  # the caller's object stays as it was
     if method.startswith("diva"):
         config.variant = method
     seconds: dict[str, float] = {}
