@@ -35,12 +35,19 @@ def model_kind(model: nn.Module) -> str:
     raise TypeError(f"{type(model).__name__} is not one of the kit's models: {sorted({**MODELS, **ENCODER_MODELS})}")
 
 
-def _write_folder(folder: Path, write) -> Path:
-    """Call ``write(tmp)`` on a temporary folder beside ``folder``, then rename it into place."""
+def write_folder_atomically(folder: str | Path, write) -> Path:
+    """Call ``write(tmp)`` on a temporary folder beside ``folder``, flush its files to disk, then
+    rename it into place (an existing ``folder`` is replaced): readers see the old folder or the
+    new one, never a mixture, whenever the writing process is stopped."""
+    folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
         write(tmp)
+        for path in tmp.rglob("*"):
+            if path.is_file():
+                with open(path, "rb") as f:
+                    os.fsync(f.fileno())
         old = None
         if folder.exists():
             old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
@@ -72,7 +79,7 @@ def save_pretrained(model: nn.Module, folder: str | Path, *, tokenizer=None, ext
         if tokenizer is not None:
             tokenizer.save_pretrained(tmp / "tokenizer")
 
-    return _write_folder(Path(folder), write)
+    return write_folder_atomically(folder, write)
 
 
 def read_config(folder: str | Path) -> dict:

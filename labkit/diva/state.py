@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +22,7 @@ from safetensors.torch import load_file, save_file
 
 from .. import __version__
 from ..data.errors import DataFormatError
+from ..io import write_folder_atomically
 from .iteration import DiVa, RoundRecord
 
 STATE_FILES = ("state.json", "labels.safetensors")
@@ -44,37 +42,23 @@ def _csr_from(tensors: dict, name: str, shape: tuple[int, int]) -> sp.csr_matrix
 def save_state(run: DiVa, folder: str | Path) -> Path:
     """Write ``run``'s state to ``folder`` atomically: readers see the old state or the new one,
     never a mixture, whenever the writing process is stopped."""
-    folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
-        state = {
-            "labkit_version": __version__, "config": run.config.to_dict(), "round": run.round,
-            "best_round": None if run._best is None else run._best[0], "static_done": run._static_done,
-            "shape": list(run.gold.shape), "n_gold": int(run.pairs.space.n_gold),
-            "model_args": None if run.model is None else dict(run.model.config),
-            "history": [dataclasses.asdict(r) for r in run.history],
-        }
+    state = {
+        "labkit_version": __version__, "config": run.config.to_dict(), "round": run.round,
+        "best_round": None if run._best is None else run._best[0], "static_done": run._static_done,
+        "shape": list(run.gold.shape), "n_gold": int(run.pairs.space.n_gold),
+        "model_args": None if run.model is None else dict(run.model.config),
+        "history": [dataclasses.asdict(r) for r in run.history],
+    }
+
+    def write(tmp: Path) -> None:
         (tmp / "state.json").write_text(json.dumps(state, indent=1))
         save_file(_csr_tensors("pseudo", run.pseudo) | _csr_tensors("round_pseudo", run._round_pseudo), tmp / "labels.safetensors")
         if run.model is not None:
             save_file({k: v.detach().cpu().contiguous() for k, v in run.model.state_dict().items()}, tmp / "model.safetensors")
         if run._best is not None:
             save_file({k: v.detach().cpu().contiguous() for k, v in run._best[1].items()}, tmp / "best.safetensors")
-        for path in tmp.iterdir():  # the data is on disk before the folder is renamed into place
-            with open(path, "rb") as f:
-                os.fsync(f.fileno())
-        old = None
-        if folder.exists():
-            old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
-            os.replace(folder, old)
-        os.replace(tmp, folder)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return folder
+
+    return write_folder_atomically(folder, write)
 
 
 def read_state(folder: str | Path) -> dict:
