@@ -102,3 +102,32 @@ def tiny_bert(tmp_path_factory) -> Path:
 def _isolated_cache(tmp_path, monkeypatch):
     """Every test gets its own embedding cache folder."""
     monkeypatch.setenv("LABKIT_CACHE", str(tmp_path / "labkit-cache"))
+
+
+# A small DiVa setting shared by the tuner and widget tests: a 120-song synthetic corpus on the tiny BERT.
+SMALL_DIVA = dict(epochs=3, finetune_epochs=1, rounds=2, kmeans_runs=2, n_clusters=4, pv_sample=16, progress=False, tower=32,
+                  hidden=32, min_steps=100, joint_threshold=1e-4)
+
+
+@pytest.fixture(scope="session")
+def synthetic_space(tiny_bert, tmp_path_factory):
+    """(corpus, candidate space) of a 120-song synthetic corpus (train + test comments), built once."""
+    from labkit.data.synthetic import make_synthetic_corpus
+    from labkit.embed import TransformerEncoder, build_candidate_space
+
+    corpus = make_synthetic_corpus(120, seed=1, n_playlists=10)
+    encoder = TransformerEncoder(str(tiny_bert), progress=False)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LABKIT_CACHE", str(tmp_path_factory.mktemp("synthetic-space-cache")))
+        space = build_candidate_space([*corpus.train.comments, *corpus.test_comments.comments], corpus.gold_vocab, encoder, lang="en")
+    return corpus, space
+
+
+def new_small_run(corpus, space):
+    """A fresh DiVa run over ``synthetic_space`` with the SMALL_DIVA settings."""
+    import numpy as np
+
+    from labkit.diva import DiVa, DiVaConfig
+    from labkit.diva.harvest import gold_matrix
+
+    return DiVa(space, np.arange(len(corpus.train)), gold_matrix(space, corpus.train.label_sets, space.n_items), DiVaConfig(**SMALL_DIVA))

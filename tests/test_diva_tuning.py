@@ -4,25 +4,15 @@ what passes the way the equations say; coverage by hand."""
 import numpy as np
 import pytest
 
-from labkit.data.synthetic import make_synthetic_corpus
-from labkit.diva import DiVa, DiVaConfig
-from labkit.diva.harvest import gold_matrix
 from labkit.diva.tuning import JointScoreTuner, TunerSettings
-from labkit.embed import TransformerEncoder, build_candidate_space
 
-FAST = dict(epochs=3, finetune_epochs=1, rounds=2, kmeans_runs=2, n_clusters=4, pv_sample=16, progress=False, tower=32, hidden=32,
-            min_steps=100, joint_threshold=1e-4)
+from conftest import new_small_run
 
 
 @pytest.fixture(scope="module")
-def trained(tiny_bert, tmp_path_factory):
-    corpus = make_synthetic_corpus(120, seed=1, n_playlists=10)
-    enc = TransformerEncoder(str(tiny_bert), progress=False)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("LABKIT_CACHE", str(tmp_path_factory.mktemp("tuning-cache")))
-        space = build_candidate_space([*corpus.train.comments, *corpus.test_comments.comments], corpus.gold_vocab, enc, lang="en")
-    gold = gold_matrix(space, corpus.train.label_sets, space.n_items)
-    run = DiVa(space, np.arange(len(corpus.train)), gold, DiVaConfig(**FAST))
+def trained(synthetic_space):
+    corpus, space = synthetic_space
+    run = new_small_run(corpus, space)
     run.train()
     return corpus, run
 

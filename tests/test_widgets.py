@@ -6,32 +6,18 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from labkit.data.synthetic import make_synthetic_corpus
 from labkit.data.tagging import read_assignments
-from labkit.diva import DiVa, DiVaConfig
-from labkit.diva.harvest import gold_matrix
 from labkit.diva.state import load_state
 from labkit.diva.tuning import JointScoreTuner
-from labkit.embed import TransformerEncoder, build_candidate_space
 from labkit.paths import sample_audio_dir
 from widgets import ClipPlayer, ClusterExplorer, DiVaStepper, ThresholdTuner
 
-FAST = dict(epochs=3, finetune_epochs=1, rounds=2, kmeans_runs=2, n_clusters=4, pv_sample=16, progress=False, tower=32, hidden=32,
-            min_steps=100, joint_threshold=1e-4)
+from conftest import new_small_run as new_run
 
 
 @pytest.fixture(scope="module")
-def corpus_space(tiny_bert, tmp_path_factory):
-    corpus = make_synthetic_corpus(120, seed=1, n_playlists=10)
-    enc = TransformerEncoder(str(tiny_bert), progress=False)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("LABKIT_CACHE", str(tmp_path_factory.mktemp("widget-cache")))
-        space = build_candidate_space([*corpus.train.comments, *corpus.test_comments.comments], corpus.gold_vocab, enc, lang="en")
-    return corpus, space
-
-
-def new_run(corpus, space):
-    return DiVa(space, np.arange(len(corpus.train)), gold_matrix(space, corpus.train.label_sets, space.n_items), DiVaConfig(**FAST))
+def corpus_space(synthetic_space):
+    return synthetic_space
 
 
 @pytest.fixture
