@@ -79,7 +79,7 @@ def _add_diva(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--method", default="diva", choices=METHODS)
     p.add_argument("--encoder", default="all-MiniLM-L6-v2", help="Hugging Face model name or path, or a word2vec .txt file")
     p.add_argument("--gold-vocab", type=Path, help="expert vocabulary, one label per line (default: the labels of TRAIN)")
-    p.add_argument("--rounds", type=int, default=None, help="DiVa rounds after the first training (default 4)")
+    p.add_argument("--rounds", type=int, default=None, help="DiVa rounds after the first training (default 1)")
     p.add_argument("--lang", default="auto", choices=["auto", "en", "zh"])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])

@@ -7,9 +7,10 @@ import torch
 import torch.nn.functional as F
 
 
-def bce(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Mean binary cross-entropy of logits (B,) against 0/1 targets (B,)."""
-    return F.binary_cross_entropy_with_logits(logits, targets.to(logits.dtype))
+def bce(logits: torch.Tensor, targets: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean binary cross-entropy of logits (B,) against 0/1 targets (B,), each term times
+    ``weight`` (B,) when given."""
+    return F.binary_cross_entropy_with_logits(logits, targets.to(logits.dtype), weight=weight)
 
 
 def nnpu(logits: torch.Tensor, is_positive: torch.Tensor, prior: float) -> torch.Tensor:

@@ -60,6 +60,14 @@ def test_pair_classifier_decomposition_equals_concatenation():
     grid = model.pair_logits(u[:, None, :].expand(5, 7, -1), v[None].expand(5, 7, -1), torch.zeros(5, 7, 4))
     direct = model.forward_concat(items[:5, None].expand(5, 7, -1).reshape(35, 12), labels[None, :7].expand(5, 7, -1).reshape(35, 8), torch.zeros(35, 4))
     assert torch.allclose(grid.reshape(-1), direct, atol=1e-5)
+    # score_indexed: the same logits from indices, with dense features or with those of some pairs only
+    item_idx, label_idx = torch.tensor([0, 3, 4, 1, 0, 2]), torch.tensor([6, 0, 2, 2, 5, 1])
+    some = torch.randn(6, 4)
+    some[[1, 3, 4]] = 0.0  # these pairs have no features
+    expected = model.forward_concat(items[:5][item_idx], labels[:7][label_idx], some)
+    assert torch.allclose(model.score_indexed(u, v, item_idx, label_idx, some), expected, atol=1e-5)
+    rows = torch.tensor([0, 2, 5])
+    assert torch.allclose(model.score_indexed(u, v, item_idx, label_idx, some[rows], rows), expected, atol=1e-5)
 
 
 def test_nnpu_by_hand():
@@ -101,3 +109,40 @@ def test_candidate_space_contextual_phrase_vectors(tiny_bert):
     # the vector of a one-token phrase is the mean of its contextual token vectors
     _, _, vecs, offs = next(enc.iter_token_batches(["the sad piano so sad"]))
     assert len(vecs[0]) == 5 and offs[0].tolist()[1] == [4, 7]
+
+
+def test_boundary_features_average_occurrences_by_hand():
+    from labkit.embed.space import _pca, boundary_features
+    from labkit.text.candidates import LEFT_CONTEXTS, RIGHT_CONTEXTS
+
+    counts = sp.csr_matrix(np.array([[2, 0, 0], [0, 0, 1], [1, 1, 0]], dtype=np.float32))
+    occ_item, occ_phrase = np.array([0, 0, 1, 2, 2]), np.array([0, 0, 2, 0, 1])
+    left, right = np.array([0, 5, 1, 2, 5]), np.array([1, 1, 0, 3, 5])
+    whole = np.array([True, False, True, False, False])
+    neighbours = np.array([[-1, -1], [1, -1], [-1, -1], [-1, -1], [0, 2]])
+    vectors = np.random.default_rng(0).normal(size=(3, 5)).astype(np.float32)
+    f = boundary_features(counts, occ_item, occ_phrase, left, right, whole, neighbours, vectors, neighbour_dim=2)
+    nl, nr = len(LEFT_CONTEXTS), len(RIGHT_CONTEXTS)
+    assert f.shape == (counts.nnz, nl + nr + 1 + 4)
+    # entries in canonical order: (0,0), (1,2), (2,0), (2,1)
+    assert f[0, [0, 5]].tolist() == [0.5, 0.5] and f[0, nl + 1] == 1.0 and f[0, nl + nr] == 0.5
+    assert f[1, 1] == 1.0 and f[1, nl] == 1.0 and f[1, nl + nr] == 1.0
+    assert f[2, 2] == 1.0 and f[2, nl + 3] == 1.0 and f[2, nl + nr] == 0.0
+    base = nl + nr + 1
+    assert np.all(f[[1, 2], base:] == 0)  # no content-word neighbours
+    projected = _pca(vectors, 2, seen_rows=np.ones(3, bool))  # the neighbouring words' reduced vectors
+    np.testing.assert_allclose(f[0, base : base + 2], projected[1] / 2, rtol=1e-6)  # one of two occurrences
+    assert np.all(f[0, base + 2 :] == 0)
+    np.testing.assert_allclose(f[3, base : base + 2], projected[0], rtol=1e-6)
+    np.testing.assert_allclose(f[3, base + 2 :], projected[2], rtol=1e-6)
+    np.testing.assert_allclose(f[:, : nl + nr].sum(axis=1), 2.0)
+
+
+def test_pair_weights_only_lighten_negatives_of_unlabelled_phrases():
+    from labkit.diva.pairs import pair_weights
+
+    labelled = np.array([True, False, True, False])
+    targets = np.array([1, 0, 0, 1, 0], dtype=np.float32)
+    phrases = np.array([0, 1, 2, 3, 3])
+    assert pair_weights(targets, phrases, labelled, 0.1).tolist() == pytest.approx([1.0, 0.1, 1.0, 1.0, 0.1])
+    assert pair_weights(targets, phrases, labelled, 1.0).tolist() == [1.0] * 5

@@ -15,7 +15,8 @@ from labkit.diva.pairs import PairSpace, sample_training_pairs
 from labkit.embed import TransformerEncoder, build_candidate_space
 from labkit.sparse import lookup
 
-FAST = dict(epochs=3, finetune_epochs=1, rounds=2, kmeans_runs=2, n_clusters=4, pv_sample=16, progress=False, tower=32, hidden=32, min_steps=100)
+FAST = dict(epochs=3, finetune_epochs=1, rounds=2, kmeans_runs=2, n_clusters=4, pv_sample=16, progress=False, tower=32, hidden=32, min_steps=100,
+            joint_threshold=1e-4)
 
 
 @pytest.fixture(scope="module")

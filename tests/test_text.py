@@ -1,5 +1,6 @@
 import pytest
 
+from labkit.text.candidates import LEFT_CONTEXTS, RIGHT_CONTEXTS, candidate_occurrences, candidate_spans
 from labkit.text import (
     candidate_phrases,
     chinese_tokens,
@@ -40,6 +41,26 @@ def test_candidates_skip_stopword_edges_keep_negations_and_clauses():
     assert "voices in this" not in phrases  # ends with a stopword
     assert len(candidate_phrases("rock and roll forever")) and "rock and roll" in candidate_phrases("rock and roll forever")
     assert "2023" not in candidate_phrases("who is here in 2023")
+
+
+def test_occurrence_boundaries_by_hand():
+    text = "The song features a soft female vocal singing over a mellow piano melody, claps and strong bass."
+    occ = {o.phrase: o for o in candidate_occurrences(text)}
+    assert [(o.phrase, o.start, o.end) for o in candidate_occurrences(text)] == candidate_spans(text)
+    L, R = LEFT_CONTEXTS.index, RIGHT_CONTEXTS.index
+    vocal = occ["soft female vocal"]
+    assert (vocal.left, vocal.right, vocal.right_word, vocal.whole_item) == (L("determiner"), R("-ing word"), "singing", False)
+    melody = occ["mellow piano melody"]  # "over a" are stopwords up to the conjunction-like "over"
+    assert (melody.left, melody.right, melody.whole_item) == (L("determiner"), R("punctuation"), True)
+    piano = occ["piano"]
+    assert (piano.left, piano.left_word, piano.right, piano.right_word, piano.whole_item) == (L("word"), "mellow", R("word"), "melody", False)
+    assert occ["claps"].whole_item and (occ["claps"].left, occ["claps"].right) == (L("punctuation"), R("conjunction"))
+    bass = occ["bass"]
+    assert (bass.left_word, bass.right, bass.whole_item) == ("strong", R("end"), False)
+    assert occ["strong bass"].whole_item and occ["strong bass"].left == L("conjunction")
+    assert occ["song"].left == L("determiner") and occ["song"].right_word == "features" and not occ["song"].whole_item
+    first = candidate_occurrences("Heartfelt.")[0]
+    assert (first.left, first.right, first.whole_item) == (L("start"), R("end"), True)
 
 
 def test_candidates_max_words():

@@ -80,7 +80,8 @@ class DiVaStepper(W.VBox):
         def action():
             losses = self.run.train()
             psp, psndcg = self.run.evaluate()
-            print(f"  loss {losses[0]:.4f} -> {losses[-1]:.4f}; validation PSP@5 {psp:.4f}, PSnDCG@5 {psndcg:.4f}")
+            scores = f"; validation PSP@5 {psp:.4f}, PSnDCG@5 {psndcg:.4f}" if len(self.run.val_rows) else " (no validation part)"
+            print(f"  loss {losses[0]:.4f} -> {losses[-1]:.4f}{scores}")
         self._step("train", action)
 
     def infer(self) -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import ast
 import csv
 import io
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
+from ..text.normalize import normalize_label
 from ..text.sentences import split_sentences
 from .corpus import Corpus, Item
 from .errors import DataFormatError
@@ -91,3 +93,16 @@ def musiccaps_assignments(path: str | Path) -> pd.DataFrame:
     frame = table[["ytid", "aspect_list"]].explode("aspect_list").dropna()
     frame = pd.DataFrame({"item": frame["ytid"], "tag": frame["aspect_list"].str.strip().str.lower()})
     return frame[frame["tag"] != ""].drop_duplicates().reset_index(drop=True)
+
+
+def complete_label_set(aspects: Sequence[str], comments: Sequence[str], *, max_words: int = 3) -> list[str]:
+    """The label-harvesting protocol's complete label set of one clip: every aspect of 1 to
+    ``max_words`` words that appears verbatim, as whole words, in its caption (both lower-cased,
+    punctuation stripped), sorted. ``comments``: the caption or its sentences.
+
+    This is how ``../shared/data/musiccaps/diva/test2.jsonl`` was built; it lets a validation part
+    of the training clips be scored on complete label sets too (never the test part).
+    """
+    text = f" {normalize_label(' '.join(comments))} "
+    labels = {normalize_label(a) for a in aspects}
+    return sorted(a for a in labels if a and len(a.split()) <= max_words and f" {a} " in text)

@@ -38,6 +38,7 @@ def _train_eq2(pairs, positives, rows, config: DiVaConfig, device, *, loss="bce"
         model, pairs, positives, rows, epochs=c.epochs, negatives_per_positive=c.negatives_per_positive,
         subsample=c.subsample, batch_size=c.batch_size, lr=c.lr, loss=loss, prior=prior, seed=c.seed,
         device=device, desc=desc, progress=c.progress, min_steps=c.min_steps,
+        unlabeled_weight=c.unlabeled_weight if loss == "bce" else 1.0,
     )
     return model
 

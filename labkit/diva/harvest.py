@@ -80,6 +80,30 @@ def to_predictions(
     return out
 
 
+def method_scores(
+    method: str, space: CandidateSpace, gold: sp.csr_matrix, train_rows: np.ndarray, rows: np.ndarray,
+    config: DiVaConfig, *, run_dir=None,
+) -> tuple[sp.csr_matrix, DiVa | None, int | None]:
+    """Train ``method`` on the gold labels of ``train_rows`` and score the candidates of ``rows``.
+
+    Returns the (n_items, n_phrases) score matrix, the DiVa run (DiVa variants) and, for TF-IDF,
+    the number of labels to keep per item (other methods keep scores >= config.predict_threshold).
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}: choose from {', '.join(METHODS)}")
+    device = pick_device(config.device)
+    if method.startswith("diva"):
+        config = dataclasses.replace(config, variant=method)
+        run = DiVa(space, train_rows, gold, config).fit(run_dir=run_dir)
+        return run.predict(rows), run, None
+    pairs = PairSpace.build(space, include_absent_vocabulary=config.include_absent_vocabulary, use_bounds=config.boundary_features)
+    if method == "tfidf":
+        scores, top_k = tfidf_scores(pairs, gold, train_rows, rows)
+        return scores, None, top_k
+    fn = {"eq2": eq2_scores, "nnpu": nnpu_scores, "nst-eq2": nst_eq2_scores, "mlc": mlc_scores, "nst-mlc": nst_mlc_scores}[method]
+    return fn(pairs, gold, train_rows, rows, config, device), None, None
+
+
 def harvest(
     train: Corpus,
     predict: Corpus,
@@ -118,33 +142,22 @@ def harvest(
     train_rows = np.arange(n_train)
     rows = np.arange(n_train, n_train + len(predict))
     gold = gold_matrix(space, train.label_sets, space.n_items)
-    device = pick_device(config.device)
     start = time.perf_counter()
     result = HarvestResult([], seconds)
-    threshold: float | None = config.predict_threshold
-    top_k = None
-    if method.startswith("diva"):
-        if run_dir is not None:
-            from .rundir import fingerprint, start_run
+    if method.startswith("diva") and run_dir is not None:
+        from .rundir import fingerprint, start_run
 
-            settings = {k: v for k, v in config.to_dict().items() if k not in ("progress", "device")}
-            data = fingerprint(train.ids, train.comments, train.label_sets, predict.ids, predict.comments, vocab, lang,
-                               getattr(encoder, "encoder_id", None) or str(encoder))
-            start_run(run_dir, {"method": method, "settings": settings, "data": data, "n_train": len(train), "n_predict": len(predict)})
-        run = DiVa(space, train_rows, gold, config).fit(run_dir=run_dir)
-        scores = run.predict(rows)
+        settings = {k: v for k, v in config.to_dict().items() if k not in ("progress", "device")}
+        data = fingerprint(train.ids, train.comments, train.label_sets, predict.ids, predict.comments, vocab, lang,
+                           getattr(encoder, "encoder_id", None) or str(encoder))
+        start_run(run_dir, {"method": method, "settings": settings, "data": data, "n_train": len(train), "n_predict": len(predict)})
+    scores, run, top_k = method_scores(method, space, gold, train_rows, rows, config, run_dir=run_dir)
+    threshold = None if top_k else config.predict_threshold
+    if run is not None:
         result.run, result.rounds = run, run.best_round
         for record in run.history:
             for stage, s in record.seconds.items():
                 seconds[stage] = seconds.get(stage, 0.0) + s
-    else:
-        pairs = PairSpace.build(space, include_absent_vocabulary=config.include_absent_vocabulary)
-        if method == "tfidf":
-            scores, top_k = tfidf_scores(pairs, gold, train_rows, rows)
-            threshold = None
-        else:
-            fn = {"eq2": eq2_scores, "nnpu": nnpu_scores, "nst-eq2": nst_eq2_scores, "mlc": mlc_scores, "nst-mlc": nst_mlc_scores}[method]
-            scores = fn(pairs, gold, train_rows, rows, config, device)
     seconds["train+infer"] = time.perf_counter() - start
     result.predictions = to_predictions(
         predict.ids, sp.csr_matrix(scores)[rows], space, threshold=threshold, top_k=top_k,

@@ -54,7 +54,7 @@ class DiVa:
     def __init__(self, space: CandidateSpace, train_rows: np.ndarray, gold: sp.csr_matrix, config: DiVaConfig | None = None) -> None:
         self.config = config or DiVaConfig()
         self.device = pick_device(self.config.device)
-        self.pairs = PairSpace.build(space, include_absent_vocabulary=self.config.include_absent_vocabulary)
+        self.pairs = PairSpace.build(space, include_absent_vocabulary=self.config.include_absent_vocabulary, use_bounds=self.config.boundary_features)
         rng = np.random.default_rng(self.config.seed)
         train_rows = np.asarray(train_rows, dtype=np.int64)
         n_val = int(round(len(train_rows) * self.config.validation_fraction))
@@ -102,7 +102,7 @@ class DiVa:
             self.model, self.pairs, self.positives(), self.fit_rows, epochs=epochs,
             negatives_per_positive=c.negatives_per_positive, subsample=c.subsample, batch_size=c.batch_size,
             lr=c.lr, seed=c.seed + 1000 * self.round, device=self.device,
-            min_steps=c.min_steps if self.round == 0 else c.min_steps // 4,
+            min_steps=c.min_steps if self.round == 0 else c.min_steps // 4, unlabeled_weight=c.unlabeled_weight,
             desc=f"round {self.round}: training", progress=c.progress,
         )
         self._scores_cache = None

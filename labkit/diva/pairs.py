@@ -30,6 +30,8 @@ class PairSpace:
     candidates: (n_items, n_phrases) binary CSR, item i's candidates: the phrases of its comments,
     plus the gold vocabulary when ``include_absent_vocabulary``.
     si: TF-IDF (Eq. 9) of every occurring pair; log_counts, share: the other occurrence features.
+    use_bounds: add the space's boundary features (how each occurrence is bounded) to the pair
+    features, where the space has them.
     """
 
     space: CandidateSpace
@@ -37,15 +39,22 @@ class PairSpace:
     si: sp.csr_matrix
     log_counts: sp.csr_matrix
     share: sp.csr_matrix
+    use_bounds: bool = True
     _entries: "_EntryTable | None" = field(default=None, init=False, repr=False)
 
     @property
     def n_features(self) -> int:
-        context = self.space.pair_context
-        return N_OCCURRENCE_FEATURES + (0 if context is None else context.shape[1])
+        return N_OCCURRENCE_FEATURES + sum(m.shape[1] for m in self._extra_tables())
+
+    def _extra_tables(self) -> list[np.ndarray]:
+        """The per-entry feature tables of the space that enter the pair features."""
+        tables = [self.space.pair_context]
+        if self.use_bounds:
+            tables.append(self.space.pair_bounds)
+        return [t for t in tables if t is not None]
 
     @classmethod
-    def build(cls, space: CandidateSpace, *, include_absent_vocabulary: bool = True) -> "PairSpace":
+    def build(cls, space: CandidateSpace, *, include_absent_vocabulary: bool = True, use_bounds: bool = True) -> "PairSpace":
         occurring = canonical_csr(space.counts > 0)
         if include_absent_vocabulary and space.n_gold:
             gold = sp.csr_matrix(np.ones((space.n_items, space.n_gold)), shape=(space.n_items, space.n_gold))
@@ -56,17 +65,27 @@ class PairSpace:
             raise ValueError("the space's counts must be canonical (no zeros or duplicates)")
         log_counts = counts.copy()
         log_counts.data = np.log1p(log_counts.data)
-        return cls(space, occurring, canonical_csr(tfidf(counts)), log_counts, canonical_csr(space.comment_share))
+        return cls(space, occurring, canonical_csr(tfidf(counts)), log_counts, canonical_csr(space.comment_share), use_bounds)
 
     def features(self, items: np.ndarray, phrases: np.ndarray) -> np.ndarray:
         """(B, n_features) float32: occurs (0/1), log(1 + count), share of comments holding it,
-        TF-IDF, then the pair's context vector; all zeros where the phrase does not occur.
+        TF-IDF, then the pair's context vector and its boundary features; all zeros where the
+        phrase does not occur.
 
         One binary search finds each pair's entry among the occurring pairs; every feature is a
         gather from an array aligned with those entries."""
         if self._entries is None:
             self._entries = _EntryTable(self)
         return self._entries.features(np.asarray(items, dtype=np.int64), np.asarray(phrases, dtype=np.int64))
+
+    def occurring_features(self, items: np.ndarray, phrases: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The pairs that occur in the comments and their features: (positions (R,) into the
+        given pairs, features (R, n_features)); every other pair's features are all zero."""
+        if self._entries is None:
+            self._entries = _EntryTable(self)
+        found = self._entries.index.positions(np.asarray(items, dtype=np.int64), np.asarray(phrases, dtype=np.int64))
+        rows = np.flatnonzero(found >= 0)
+        return rows, self._entries.table[found[rows]]
 
     def candidate_pairs(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """All (item, phrase) candidate pairs of the items ``rows``: two int arrays."""
@@ -85,10 +104,7 @@ class _EntryTable:
         columns = [np.ones(counts.nnz), counts.data]
         for m in (pairs.share, pairs.si):  # same entries as counts, possibly fewer stored values
             columns.append(lookup(m, rows, counts.indices))
-        table = np.stack(columns, axis=1).astype(np.float32)
-        context = pairs.space.pair_context
-        if context is not None:
-            table = np.hstack([table, context.astype(np.float32)])
+        table = np.hstack([np.stack(columns, axis=1).astype(np.float32), *(t.astype(np.float32) for t in pairs._extra_tables())])
         self.table = np.vstack([table, np.zeros((1, table.shape[1]), np.float32)])
 
     def features(self, items: np.ndarray, phrases: np.ndarray) -> np.ndarray:
@@ -145,6 +161,12 @@ def new_pair_classifier(pairs: PairSpace, *, tower: int = 256, hidden: int = 256
     return PairClassifier(dim_items, dim_phrases, pairs.n_features, tower=tower, hidden=hidden, dropout=dropout)
 
 
+def pair_weights(targets: np.ndarray, phrases: np.ndarray, labelled: np.ndarray, unlabeled_weight: float) -> np.ndarray:
+    """(B,) float32 loss weights of training pairs: ``unlabeled_weight`` for a negative (target 0)
+    whose phrase is not ``labelled`` ((n_phrases,) bool: somebody's label), 1 for the rest."""
+    return np.where((np.asarray(targets) == 0) & ~labelled[np.asarray(phrases)], unlabeled_weight, 1.0).astype(np.float32)
+
+
 def train_pair_classifier(
     model: PairClassifier,
     pairs: PairSpace,
@@ -163,10 +185,15 @@ def train_pair_classifier(
     desc: str = "training",
     progress: bool = True,
     min_steps: int = 0,
+    unlabeled_weight: float = 1.0,
 ) -> list[float]:
     """Train (or fine-tune) ``model`` in place; returns the mean loss of each epoch.
 
     Small corpora get more epochs: at least ``min_steps`` optimiser steps are taken in all.
+
+    unlabeled_weight: the loss weight of sampled negatives whose phrase is nobody's label in
+    ``positives`` (a phrase outside the label vocabulary is unlabelled, not known to be wrong:
+    experts only ever used their vocabulary); negatives of labelled phrases weigh 1.
 
     loss: ``"bce"`` (Eq. 11) or ``"nnpu"`` (Eq. 12, needs ``prior``, the share of positives among
     candidate pairs). The same seed gives the same model.
@@ -182,6 +209,8 @@ def train_pair_classifier(
     def sample():
         return sample_training_pairs(pairs, positives, rows, rng, negatives_per_positive=negatives_per_positive, subsample=subsample)
 
+    labelled = np.zeros(positives.shape[1], dtype=bool)
+    labelled[np.unique(restrict_rows(positives, rows).indices)] = True
     first = sample()
     steps_per_epoch = max(1, -(-len(first[0]) // batch_size))
     epochs = max(epochs, -(-min_steps // steps_per_epoch))
@@ -190,11 +219,12 @@ def train_pair_classifier(
         feats = torch.from_numpy(pairs.features(items, phrases)).to(device)
         items_idx, phrases_idx = torch.from_numpy(items).to(device), torch.from_numpy(phrases).to(device)
         y = torch.from_numpy(targets).to(device)
+        w = None if unlabeled_weight == 1.0 else torch.from_numpy(pair_weights(targets, phrases, labelled, unlabeled_weight)).to(device)
         total = 0.0
         for start in range(0, len(items), batch_size):
             sl = slice(start, start + batch_size)
             logits = model(items_t[items_idx[sl]], phrases_t[phrases_idx[sl]], feats[sl])
-            batch_loss = bce(logits, y[sl]) if loss == "bce" else nnpu(logits, y[sl] > 0, prior)
+            batch_loss = bce(logits, y[sl], None if w is None else w[sl]) if loss == "bce" else nnpu(logits, y[sl] > 0, prior)
             optimiser.zero_grad()
             batch_loss.backward()
             optimiser.step()
@@ -206,10 +236,11 @@ def train_pair_classifier(
 
 @torch.inference_mode()
 def score_pairs(
-    model: PairClassifier, pairs: PairSpace, items: np.ndarray, phrases: np.ndarray, *, device: str = "cpu", chunk: int = 8192
+    model: PairClassifier, pairs: PairSpace, items: np.ndarray, phrases: np.ndarray, *, device: str = "cpu", chunk: int = 4096
 ) -> np.ndarray:
     """(B,) probabilities of the pairs, by the decomposition: one tower pass per distinct item and
-    phrase, then a gather, an add and a dot product per pair, in chunks that stay in cache."""
+    phrase, then a gather, an add and a dot product per pair (plus the feature product for pairs
+    that occur in the comments), in chunks that stay in cache."""
     model.to(device).eval()
     uniq_items, item_pos = np.unique(items, return_inverse=True)
     uniq_phrases, phrase_pos = np.unique(phrases, return_inverse=True)
@@ -218,10 +249,11 @@ def score_pairs(
     out = np.empty(len(items), dtype=np.float32)
     for start in range(0, len(items), chunk):
         sl = slice(start, start + chunk)
-        f = torch.from_numpy(pairs.features(items[sl], phrases[sl])).to(device)
+        feature_rows, f = pairs.occurring_features(items[sl], phrases[sl])
         ip = torch.from_numpy(item_pos[sl]).to(device)
         pp = torch.from_numpy(phrase_pos[sl]).to(device)
-        out[sl] = torch.sigmoid(model.score_indexed(u, v, ip, pp, f)).cpu().numpy()
+        f, feature_rows = torch.from_numpy(f).to(device), torch.from_numpy(feature_rows).to(device)
+        out[sl] = torch.sigmoid(model.score_indexed(u, v, ip, pp, f, feature_rows)).cpu().numpy()
     return out
 
 

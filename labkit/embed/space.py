@@ -20,7 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..data.vocab import Vocabulary
-from ..text.candidates import candidate_spans
+from ..text.candidates import LEFT_CONTEXTS, RIGHT_CONTEXTS, candidate_occurrences
 from ..text.language import detect_language
 from ..text.normalize import normalize
 from ..sparse import unit_rows
@@ -38,6 +38,8 @@ class CandidateSpace:
     pair_context: (counts.nnz, context_dim) float32 or None: for each stored entry of ``counts`` (in
     canonical CSR order), the mean contextual vector of the phrase's occurrences in that item,
     reduced by PCA (transformer encoders only): how the phrase is used there.
+    pair_bounds: (counts.nnz, BOUND_FEATURES) float32 or None: for each stored entry, how its
+    occurrences are bounded, averaged over them (see :func:`boundary_features`).
     """
 
     phrases: Vocabulary
@@ -48,6 +50,7 @@ class CandidateSpace:
     phrase_vectors: np.ndarray
     lang: str
     pair_context: np.ndarray | None = None
+    pair_bounds: np.ndarray | None = None
 
     @property
     def n_items(self) -> int:
@@ -82,24 +85,30 @@ def build_candidate_space(
     gold = list(dict.fromkeys(gold_vocabulary))
     path = None
     if cache:
-        key = _space_key(f"{encoder.encoder_id}:context={context_dim}", comments, gold, lang, max_words)
+        key = _space_key(f"{encoder.encoder_id}:context={context_dim}:bounds=1", comments, gold, lang, max_words)
         path = default_cache_dir() / "spaces" / f"{key}.npz"
         if path.exists():
             return _load(path, lang)
     index: dict[str, int] = {g: i for i, g in enumerate(gold)}
     docs: list[str] = []
     occ_item, occ_phrase, occ_start, occ_end, share_rows, share_cols, share_vals = [], [], [], [], [], [], []
+    occ_left, occ_right, occ_whole, left_words, right_words = [], [], [], [], []
     for i, item_comments in enumerate(comments):
         normed = [normalize(c) for c in item_comments if c.strip()]
         offset, seen_share = 0, {}
         for comment in normed:
             seen_here = set()
-            for phrase, start, end in candidate_spans(comment, lang=lang, max_words=max_words):
-                j = index.setdefault(phrase, len(index))
+            for occ in candidate_occurrences(comment, lang=lang, max_words=max_words):
+                j = index.setdefault(occ.phrase, len(index))
                 occ_item.append(i)
                 occ_phrase.append(j)
-                occ_start.append(offset + start)
-                occ_end.append(offset + end)
+                occ_start.append(offset + occ.start)
+                occ_end.append(offset + occ.end)
+                occ_left.append(occ.left)
+                occ_right.append(occ.right)
+                occ_whole.append(occ.whole_item)
+                left_words.append(occ.left_word)
+                right_words.append(occ.right_word)
                 seen_here.add(j)
             for j in seen_here:
                 seen_share[j] = seen_share.get(j, 0) + 1
@@ -123,7 +132,13 @@ def build_candidate_space(
     else:
         item_vectors = encoder.encode(docs)
         phrase_vectors = encoder.encode(phrases.tokens)
-    space = CandidateSpace(phrases, len(gold), counts, share, unit_rows(item_vectors), unit_rows(phrase_vectors), lang, pair_context)
+    item_vectors, phrase_vectors = unit_rows(item_vectors), unit_rows(phrase_vectors)
+    neighbours = np.array([[index.get(w, -1) for w in pair] for pair in zip(left_words, right_words)], dtype=np.int64).reshape(-1, 2)
+    pair_bounds = boundary_features(
+        counts, occ_item, occ_phrase, np.array(occ_left, np.int64), np.array(occ_right, np.int64),
+        np.array(occ_whole, bool), neighbours, phrase_vectors, [" " not in p and len(p) > 0 for p in phrases.tokens] if lang == "en" else None,
+    )
+    space = CandidateSpace(phrases, len(gold), counts, share, item_vectors, phrase_vectors, lang, pair_context, pair_bounds)
     if path is not None:
         _save(path, space)
     return space
@@ -172,6 +187,45 @@ def _contextual(encoder, docs, phrases, occ_item, occ_phrase, occ_start, occ_end
     return item_vectors, phrase_vectors, pair_context
 
 
+BOUND_FEATURES = len(LEFT_CONTEXTS) + len(RIGHT_CONTEXTS) + 1 + 2 * 8
+
+
+def boundary_features(
+    counts: sp.csr_matrix, occ_item: np.ndarray, occ_phrase: np.ndarray, left: np.ndarray, right: np.ndarray,
+    whole: np.ndarray, neighbours: np.ndarray, phrase_vectors: np.ndarray, word_rows=None, neighbour_dim: int = 8,
+) -> np.ndarray:
+    """(counts.nnz, BOUND_FEATURES) float32: per (item, phrase) entry, the mean over its occurrences
+    of: the left and right context classes (one-hot, LEFT_CONTEXTS / RIGHT_CONTEXTS), whether
+    it is a whole list item, and the vectors of the content words just before and after it (the
+    phrase vectors of those words, PCA-reduced to ``neighbour_dim``; zeros where the neighbour is
+    a stopword, punctuation or an end).
+
+    These say whether a phrase stands alone in its comment ("..., mellow piano melody, ...") or
+    is part of a longer phrase ("strong bass" holds "bass"), which the phrase's own vector cannot.
+    occ_*: (n_occurrences,) arrays; neighbours: (n_occurrences, 2) phrase indices or -1;
+    word_rows: (n_phrases,) bool, the phrases that are single words (default: all).
+    """
+    n_left, n_right = len(LEFT_CONTEXTS), len(RIGHT_CONTEXTS)
+    out = np.zeros((counts.nnz, n_left + n_right + 1 + 2 * neighbour_dim), dtype=np.float32)
+    if not counts.nnz or not len(occ_item):
+        return out
+    entry_rows = np.repeat(np.arange(counts.shape[0], dtype=np.int64), np.diff(counts.indptr))
+    entry = np.searchsorted(entry_rows * counts.shape[1] + counts.indices, occ_item * counts.shape[1] + occ_phrase)
+    per_occ = np.zeros((len(occ_item), out.shape[1]), dtype=np.float32)
+    per_occ[np.arange(len(left)), left] = 1.0
+    per_occ[np.arange(len(right)), n_left + right] = 1.0
+    per_occ[:, n_left + n_right] = whole
+    rows = np.ones(len(phrase_vectors), bool) if word_rows is None else np.asarray(word_rows, bool)
+    if rows.sum() > neighbour_dim:
+        projected = np.vstack([_pca(phrase_vectors, neighbour_dim, seen_rows=rows), np.zeros((1, neighbour_dim), np.float32)])
+        base = n_left + n_right + 1
+        per_occ[:, base : base + neighbour_dim] = projected[neighbours[:, 0]]  # -1 picks the zero row
+        per_occ[:, base + neighbour_dim :] = projected[neighbours[:, 1]]
+    np.add.at(out, entry, per_occ)
+    out /= np.maximum(np.bincount(entry, minlength=counts.nnz), 1)[:, None].astype(np.float32)
+    return out
+
+
 def _pca(x: np.ndarray, k: int, *, seen_rows: np.ndarray, sample: int = 50_000, seed: int = 0) -> np.ndarray:
     """Rows of x projected on their top-k principal axes (fitted on a sample), scaled to unit
     variance overall; rows not in ``seen_rows`` stay zero."""
@@ -200,6 +254,7 @@ def _save(path: Path, space: CandidateSpace) -> None:
         share_indptr=space.comment_share.indptr, shape=np.array(space.counts.shape),
         item_vectors=space.item_vectors, phrase_vectors=space.phrase_vectors,
         pair_context=space.pair_context if space.pair_context is not None else np.zeros((0, 0), np.float32),
+        pair_bounds=space.pair_bounds if space.pair_bounds is not None else np.zeros((0, 0), np.float32),
     )
     os.replace(tmp, path)
 
@@ -213,6 +268,7 @@ def _load(path: Path, lang: str) -> CandidateSpace:
         sp.csr_matrix((z["share_data"], z["share_indices"], z["share_indptr"]), shape=shape),
         z["item_vectors"], z["phrase_vectors"], lang,
         z["pair_context"] if z["pair_context"].size else None,
+        z["pair_bounds"] if "pair_bounds" in z and z["pair_bounds"].size else None,
     )
 
 

@@ -43,13 +43,23 @@ class PairClassifier(nn.Module):
         return self.out(h).squeeze(-1)
 
     @torch.inference_mode()
-    def score_indexed(self, u: torch.Tensor, v: torch.Tensor, item_idx: torch.Tensor, label_idx: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+    def score_indexed(
+        self, u: torch.Tensor, v: torch.Tensor, item_idx: torch.Tensor, label_idx: torch.Tensor, features: torch.Tensor,
+        feature_rows: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """Inference only: logits (B,) of pairs given by indices into u (n_items, hidden) and
-        v (n_labels, hidden), built in one buffer with in-place adds (no dropout, no autograd)."""
+        v (n_labels, hidden), built in one buffer with in-place adds (no dropout, no autograd).
+
+        features: (B, n_features), or with ``feature_rows`` (R,) the features of those pairs only,
+        (R, n_features), every other pair's being zero (a candidate absent from the comments has
+        no occurrence features, so its pair needs no feature product at all)."""
         h = v.index_select(0, label_idx)
         h += u.index_select(0, item_idx)
-        if features.shape[1]:
-            h.addmm_(features, self.features.weight.T)
+        if features.shape[1] and len(features):
+            if feature_rows is None:
+                h.addmm_(features, self.features.weight.T)
+            else:
+                h.index_add_(0, feature_rows, features @ self.features.weight.T)
         h.relu_()
         return h @ self.out.weight[0] + self.out.bias[0]
 

@@ -1,6 +1,6 @@
 """Text processing: normalisation, tokens, sentences, candidate phrases (English and Chinese)."""
 
-from .candidates import candidate_phrases, candidate_spans, corpus_candidates
+from .candidates import candidate_occurrences, candidate_phrases, candidate_spans, corpus_candidates
 from .language import detect_language
 from .normalize import normalize, normalize_label
 from .sentences import split_sentences
@@ -12,6 +12,7 @@ __all__ = [
     "ENGLISH_STOPWORDS",
     "NEGATIONS",
     "candidate_phrases",
+    "candidate_occurrences",
     "candidate_spans",
     "chinese_tokens",
     "corpus_candidates",

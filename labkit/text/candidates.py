@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -34,35 +35,109 @@ def _token_spans(text: str, lang: str) -> list[tuple[str, int, int]]:
     raise ValueError(f"unknown language {lang!r}: use 'en' or 'zh'")
 
 
+# How a candidate occurrence is bounded: the token just before and just after it, in classes.
+LEFT_CONTEXTS = ("start", "punctuation", "conjunction", "determiner", "stopword", "word")
+RIGHT_CONTEXTS = ("end", "punctuation", "conjunction", "stopword", "-ing word", "word")
+CONJUNCTIONS = {"en": frozenset({"and", "or", "with", "over", "while", "plus", "&"}),
+                "zh": frozenset({"和", "与", "或", "及", "跟", "以及", "或者"})}
+DETERMINERS = {"en": frozenset({"a", "an", "the", "some", "this", "that", "these", "those", "its", "their", "his", "her"}),
+               "zh": frozenset({"这", "那", "这个", "那个", "一个", "一首", "这首"})}
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One candidate phrase occurrence in a normalised comment.
+
+    start, end: character span; left, right: indices into LEFT_CONTEXTS / RIGHT_CONTEXTS;
+    left_word, right_word: the neighbouring words when they are content words, else "";
+    whole_item: the phrase is a whole item of a list or clause ("..., mellow piano melody and
+    ..."): only stopwords stand between it and punctuation, a conjunction or the comment's ends.
+    """
+
+    phrase: str
+    start: int
+    end: int
+    left: int
+    right: int
+    left_word: str
+    right_word: str
+    whole_item: bool
+
+
+def candidate_occurrences(text: str, *, lang: str = "en", max_words: int = 3) -> list[Occurrence]:
+    """Every candidate phrase occurrence of ``normalize(text)`` with how it is bounded, in
+    reading order (repeats kept). The phrases are those of :func:`candidate_spans`."""
+    stop, negations, joiner = (
+        (ENGLISH_STOPWORDS, NEGATIONS, " ") if lang == "en" else (CHINESE_STOPWORDS, CHINESE_NEGATIONS, "")
+    )
+    conj, det = CONJUNCTIONS.get(lang, frozenset()), DETERMINERS.get(lang, frozenset())
+    norm = normalize(text)
+    tokens = _token_spans(norm, lang)
+    # a clause ends where punctuation stands between two tokens: n-grams never cross it
+    breaks = [bool(_CLAUSE.search(norm[a[2] : b[1]])) for a, b in zip(tokens, tokens[1:])]
+    clause = np.cumsum([0] + breaks)
+    words = [t[0] for t in tokens]
+    n_words = len(words)
+    is_stop = [w in stop for w in words]
+    has_letter = [bool(_LETTER.search(w)) for w in words]
+
+    def left_class(i: int) -> int:
+        if i == 0:
+            return 0
+        if breaks[i - 1]:
+            return 1
+        w = words[i - 1]
+        return 2 if w in conj else 3 if w in det else 4 if is_stop[i - 1] else 5
+
+    def right_class(j: int) -> int:
+        if j == n_words - 1:
+            return 0
+        if breaks[j]:
+            return 1
+        w = words[j + 1]
+        return 2 if w in conj else 3 if is_stop[j + 1] else 4 if lang == "en" and w.endswith("ing") else 5
+
+    def open_left(i: int) -> bool:  # only stopwords between token i and a list boundary on its left
+        while i > 0 and not breaks[i - 1] and words[i - 1] not in conj:
+            if not is_stop[i - 1]:
+                return False
+            i -= 1
+        return True
+
+    def open_right(j: int) -> bool:
+        while j < n_words - 1 and not breaks[j] and words[j + 1] not in conj:
+            if not is_stop[j + 1]:
+                return False
+            j += 1
+        return True
+
+    out: list[Occurrence] = []
+    for start in range(n_words):
+        opens_with_negation = words[start] in negations
+        if is_stop[start] and not opens_with_negation:
+            continue
+        for n in range(1, max_words + 1):
+            end = start + n
+            if end > n_words or clause[end - 1] != clause[start]:
+                break
+            if is_stop[end - 1] or (opens_with_negation and n == 1) or not any(has_letter[start:end]):
+                continue
+            left, right = left_class(start), right_class(end - 1)
+            out.append(Occurrence(
+                joiner.join(words[start:end]), tokens[start][1], tokens[end - 1][2], left, right,
+                words[start - 1] if left == 5 else "", words[end] if right >= 4 else "",
+                open_left(start) and open_right(end - 1),
+            ))
+    return out
+
+
 def candidate_spans(text: str, *, lang: str = "en", max_words: int = 3) -> list[tuple[str, int, int]]:
     """Every candidate phrase occurrence as (phrase, start, end) character spans of
     ``normalize(text)``, in reading order (repeats kept).
 
     English phrases join words with a space, Chinese ones with nothing (as Chinese is written).
     """
-    stop, negations, joiner = (
-        (ENGLISH_STOPWORDS, NEGATIONS, " ") if lang == "en" else (CHINESE_STOPWORDS, CHINESE_NEGATIONS, "")
-    )
-    norm = normalize(text)
-    tokens = _token_spans(norm, lang)
-    # a clause ends where punctuation stands between two tokens: n-grams never cross it
-    clause = np.cumsum([0] + [bool(_CLAUSE.search(norm[a[2] : b[1]])) for a, b in zip(tokens, tokens[1:])])
-    words = [t[0] for t in tokens]
-    is_stop = [w in stop for w in words]
-    has_letter = [bool(_LETTER.search(w)) for w in words]
-    out: list[tuple[str, int, int]] = []
-    for start in range(len(words)):
-        opens_with_negation = words[start] in negations
-        if is_stop[start] and not opens_with_negation:
-            continue
-        for n in range(1, max_words + 1):
-            end = start + n
-            if end > len(words) or clause[end - 1] != clause[start]:
-                break
-            if is_stop[end - 1] or (opens_with_negation and n == 1) or not any(has_letter[start:end]):
-                continue
-            out.append((joiner.join(words[start:end]), tokens[start][1], tokens[end - 1][2]))
-    return out
+    return [(o.phrase, o.start, o.end) for o in candidate_occurrences(text, lang=lang, max_words=max_words)]
 
 
 def candidate_phrases(text: str, *, lang: str = "en", max_words: int = 3) -> list[str]:
