@@ -194,7 +194,8 @@ def boundary_features(
     counts: sp.csr_matrix, occ_item: np.ndarray, occ_phrase: np.ndarray, left: np.ndarray, right: np.ndarray,
     whole: np.ndarray, neighbours: np.ndarray, phrase_vectors: np.ndarray, word_rows=None, neighbour_dim: int = 8,
 ) -> np.ndarray:
-    """(counts.nnz, BOUND_FEATURES) float32: per (item, phrase) entry, the mean over its occurrences
+    """(counts.nnz, 13 + 2 * neighbour_dim) float32 (BOUND_FEATURES with the default neighbour_dim):
+    per (item, phrase) entry, the mean over its occurrences
     of: the left and right context classes (one-hot, LEFT_CONTEXTS / RIGHT_CONTEXTS), whether
     it is a whole list item, and the vectors of the content words just before and after it (the
     phrase vectors of those words, PCA-reduced to ``neighbour_dim``; zeros where the neighbour is
@@ -221,8 +222,10 @@ def boundary_features(
         base = n_left + n_right + 1
         per_occ[:, base : base + neighbour_dim] = projected[neighbours[:, 0]]  # -1 picks the zero row
         per_occ[:, base + neighbour_dim :] = projected[neighbours[:, 1]]
-    np.add.at(out, entry, per_occ)
-    out /= np.maximum(np.bincount(entry, minlength=counts.nnz), 1)[:, None].astype(np.float32)
+    # the mean over each entry's occurrences, as one sparse (entries x occurrences) product
+    n_occ = np.bincount(entry, minlength=counts.nnz)
+    average = sp.csr_matrix((1.0 / n_occ[entry], (entry, np.arange(len(entry)))), shape=(counts.nnz, len(entry)), dtype=np.float32)
+    out[:] = average @ per_occ
     return out
 
 
