@@ -42,6 +42,8 @@ CONJUNCTIONS = {"en": frozenset({"and", "or", "with", "over", "while", "plus", "
                 "zh": frozenset({"和", "与", "或", "及", "跟", "以及", "或者"})}
 DETERMINERS = {"en": frozenset({"a", "an", "the", "some", "this", "that", "these", "those", "its", "their", "his", "her"}),
                "zh": frozenset({"这", "那", "这个", "那个", "一个", "一首", "这首"})}
+_LEFT_WORD = LEFT_CONTEXTS.index("word")
+_RIGHT_ING, _RIGHT_WORD = RIGHT_CONTEXTS.index("-ing word"), RIGHT_CONTEXTS.index("word")
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,7 @@ def candidate_occurrences(text: str, *, lang: str = "en", max_words: int = 3) ->
             left, right = left_class(start), right_class(end - 1)
             out.append(Occurrence(
                 joiner.join(words[start:end]), tokens[start][1], tokens[end - 1][2], left, right,
-                words[start - 1] if left == 5 else "", words[end] if right >= 4 else "",
+                words[start - 1] if left == _LEFT_WORD else "", words[end] if right in (_RIGHT_ING, _RIGHT_WORD) else "",
                 open_left(start) and open_right(end - 1),
             ))
     return out
