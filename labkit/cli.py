@@ -9,9 +9,81 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import __version__
-from .data import DataFormatError, read_jsonl_corpus, read_predictions
+from .data import read_jsonl_corpus, read_predictions
+from .errors import USER_ERRORS, DataFormatError, OutputError, UsageError
 from .metrics import evaluate_labels
+from .outputs import check_output_file, check_output_folder, write_output_file
 from .paths import sample_data_dir
+
+DEFAULT_ENCODER = "all-MiniLM-L6-v2"
+
+
+# ----------------------------------------------------------------------------- checks before work
+# Every command runs these on its options, inputs and outputs before it reads data or loads a model,
+# so that a mistake costs a second, not the minutes of training that would come before the write.
+def input_file(path: Path | None, option: str) -> Path | None:
+    """``path`` must be an existing file (None passes: an option not given)."""
+    if path is None:
+        return None
+    if path.is_dir():
+        raise UsageError(option, f"{path} is a folder; give a file")
+    if not path.exists():
+        raise UsageError(option, f"{path}: no such file")
+    return path
+
+
+def input_folder(path: Path, option: str) -> Path:
+    if not path.exists():
+        raise UsageError(option, f"{path}: no such folder")
+    if not path.is_dir():
+        raise UsageError(option, f"{path} is a file; give a folder")
+    return path
+
+
+def at_least(value: float | None, low: float, option: str) -> None:
+    if value is not None and value < low:
+        raise UsageError(option, f"must be at least {low:g} (got {value:g})")
+
+
+def check_device(device: str) -> None:
+    """``--device cuda`` needs a GPU that torch can see."""
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise UsageError("--device", "cuda was asked for, but torch sees no CUDA GPU (use --device cpu or auto)")
+
+
+def check_encoder(name_or_path: str, option: str = "--encoder") -> Path | None:
+    """An encoder given as a path must exist (a word2vec .txt/.vec file, or a model folder with its
+    config.json); a hub name must be in the local cache when downloads are off. Returns the path
+    (an input the outputs must stay apart from), or None for a hub name."""
+    import os
+
+    from .embed.transformer import resolve_model
+
+    path = Path(name_or_path).expanduser()
+    if name_or_path.endswith((".txt", ".vec")):
+        return input_file(path, option)
+    if path.exists():
+        if path.is_file():
+            raise UsageError(option, f"{path} is a file; give a model folder, a model name, or word vectors (.txt/.vec)")
+        if not (path / "config.json").is_file():
+            raise UsageError(option, f"{path} is a folder without config.json, not a saved transformer model")
+        return path
+    looks_like_path = name_or_path.startswith(("/", "./", "../", "~")) or name_or_path.count("/") > 1 or os.sep != "/" and os.sep in name_or_path
+    if looks_like_path:
+        raise UsageError(option, f"{name_or_path}: no such folder")
+    resolved = resolve_model(name_or_path)
+    if Path(resolved).exists():
+        return None
+    if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
+        from huggingface_hub import try_to_load_from_cache
+
+        if not isinstance(try_to_load_from_cache(name_or_path, "config.json"), str):
+            raise UsageError(option, f"{name_or_path} is no local folder and is not in the Hugging Face cache, and downloads "
+                             "are off (HF_HUB_OFFLINE=1): give a model folder or word vectors, or allow downloads")
+    return None
 
 
 # ----------------------------------------------------------------------------- eval
@@ -32,8 +104,10 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    if any(k < 1 for k in args.k):
-        raise SystemExit("labkit eval: every --k must be at least 1")
+    for k in args.k:
+        at_least(k, 1, "--k")
+    for path, option in ((args.pred, "--pred"), (args.truth, "--truth"), (args.train, "--train")):
+        input_file(path, option)
     truth = read_jsonl_corpus(args.truth, require_labels=True)
     predictions = {p.id: p.labels for p in read_predictions(args.pred)}
     extra = [pid for pid in predictions if pid not in truth]
@@ -77,7 +151,7 @@ def _add_diva(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--predict", required=True, type=Path)
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--method", default="diva", choices=METHODS)
-    p.add_argument("--encoder", default="all-MiniLM-L6-v2", help="Hugging Face model name or path, or a word2vec .txt file")
+    p.add_argument("--encoder", default=DEFAULT_ENCODER, help="Hugging Face model name or path, or a word2vec .txt file")
     p.add_argument("--gold-vocab", type=Path, help="expert vocabulary, one label per line (default: the labels of TRAIN)")
     p.add_argument("--rounds", type=int, default=None, help="DiVa rounds after the first training (default 1)")
     p.add_argument("--lang", default="auto", choices=["auto", "en", "zh"])
@@ -92,7 +166,20 @@ def run_diva(args: argparse.Namespace) -> int:
     from .data.jsonl import write_predictions
     from .data.textfile import iter_lines
     from .diva import DiVaConfig, harvest
+    from .diva.rundir import check_run_dir
 
+    inputs = [input_file(args.train, "--train"), input_file(args.predict, "--predict"), input_file(args.gold_vocab, "--gold-vocab"),
+              check_encoder(args.encoder)]
+    check_output_file(args.out, kind="predictions", inputs=inputs, option="--out")
+    at_least(args.rounds, 0, "--rounds")
+    if args.run_dir is not None:
+        if not args.method.startswith("diva"):
+            raise UsageError("--run-dir", f"saves DiVa rounds; method {args.method!r} has none (use diva, diva-static or diva-light)")
+        check_run_dir(args.run_dir)
+        for path in inputs:
+            if path is not None and Path(path).resolve().is_relative_to(args.run_dir.resolve()):
+                raise OutputError(f"--run-dir {args.run_dir} holds an input ({path}): choose another folder")
+    check_device(args.device)
     train = read_jsonl_corpus(args.train, require_labels=True)
     predict = read_jsonl_corpus(args.predict)
     vocab = [line.strip() for _, line in iter_lines(args.gold_vocab)] if args.gold_vocab else None
@@ -151,24 +238,30 @@ def _add_clusters(sub: argparse._SubParsersAction) -> None:
 
 def run_clusters(args: argparse.Namespace) -> int:
     from .cluster import cluster_tags
-    from .data.jsonl import atomic_write_text
     from .data.tagging import read_assignments
     from .data.textfile import iter_lines
 
-    if args.min_count < 1:
-        raise SystemExit("labkit clusters: --min-count must be at least 1")
+    inputs = [input_file(args.assignments, "--assignments"), input_file(args.vectors, "--vectors"), input_file(args.core, "--core")]
+    if args.method == "embed" and not args.cooccurrence and not args.vectors:
+        inputs.append(check_encoder(args.encoder or DEFAULT_ENCODER))
+    check_output_file(args.out, kind="clusters", inputs=inputs, option="--out")
+    at_least(args.min_count, 1, "--min-count")
+    for k in args.k or ():
+        at_least(k, 1, "--k")
+    if args.merge_m is not None and args.merge_m <= 0:
+        raise UsageError("--merge-m", f"must be above 0 (got {args.merge_m:g}; the thesis uses 1.5)")
     assignments = read_assignments(args.assignments, item_col=args.item_col, tag_col=args.tag_col)
     encoder = None
     if args.method == "embed" and not args.cooccurrence:
         from .embed import StaticEncoder, get_encoder
 
-        encoder = StaticEncoder.from_word2vec_text(args.vectors) if args.vectors else get_encoder(args.encoder or "all-MiniLM-L6-v2", progress=True)
+        encoder = StaticEncoder.from_word2vec_text(args.vectors) if args.vectors else get_encoder(args.encoder or DEFAULT_ENCODER, progress=True)
     core = [line.strip() for _, line in iter_lines(args.core)] if args.core else None
     result = cluster_tags(
         assignments, method=args.method, encoder=encoder, cooccurrence_vectors=args.cooccurrence, algorithm=args.algorithm, k=args.k,
         min_count=args.min_count, core_tags=core, merge_m=args.merge_m, seed=args.seed,
     )
-    atomic_write_text(args.out, result.table.to_csv(sep="\t", index=False, float_format="%.4f"))
+    write_output_file(args.out, result.table.to_csv(sep="\t", index=False, float_format="%.4f"), kind="clusters")
     n_clusters = result.table["cluster"].nunique()
     print(
         f"labkit clusters: {len(result.table)} of {result.n_tags_counted} tags with >= {args.min_count} items in "
@@ -204,11 +297,12 @@ def _add_propagate(sub: argparse._SubParsersAction) -> None:
 def run_propagate(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .data.jsonl import atomic_write_text
     from .propagation import assignments_matrix, links_table, new_links, propagated_scores, tag_matrix, transition_matrix
 
+    inputs = [input_file(args.playlists, "--playlists"), input_file(args.tags, "--tags")]
+    check_output_file(args.out, kind="links", inputs=inputs, option="--out")
     if not 0 < args.r < 1:
-        raise SystemExit("labkit propagate: --r must lie strictly between 0 and 1")
+        raise UsageError("--r", f"must lie strictly between 0 and 1 (got {args.r:g})")
     if args.format == "yes":
         from .data.playlists import read_yes_playlists, read_yes_tags
 
@@ -223,11 +317,11 @@ def run_propagate(args: argparse.Namespace) -> int:
         try:
             song_tags, tags = assignments_matrix(playlists, read_assignments(args.tags))
         except ValueError as err:
-            raise SystemExit(f"labkit propagate: {args.tags}: {err} ({args.playlists})") from None
+            raise DataFormatError(args.tags, f"{err} ({args.playlists})") from None
         song_names, tag_names = np.array(playlists.song_keys, dtype=object), np.array(tags, dtype=object)
     scores = propagated_scores(transition_matrix(playlists, args.r), song_tags)
     table = links_table(new_links(scores, song_tags), song_names, tag_names)
-    atomic_write_text(args.out, table.to_csv(sep="\t", index=False, float_format="%.6g"))
+    write_output_file(args.out, table.to_csv(sep="\t", index=False, float_format="%.6g"), kind="links")
     print(f"labkit propagate: {len(table)} new song-tag links (r = {args.r}) over {playlists.n_songs} songs and "
           f"{len(playlists)} playlists written to {args.out}", file=sys.stderr)
     return 0
@@ -246,7 +340,7 @@ def _add_xmc(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--train", required=True, type=Path)
     p.add_argument("--predict", required=True, type=Path)
     p.add_argument("--out", required=True, type=Path)
-    p.add_argument("--encoder", default="all-MiniLM-L6-v2", help="Hugging Face model name or path")
+    p.add_argument("--encoder", default=DEFAULT_ENCODER, help="Hugging Face model name or path")
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--max-length", type=int, default=128, help="tokens per text and per label sequence")
     p.add_argument("--top-k", type=int, default=10, help="labels written per item (default 10)")
@@ -260,10 +354,19 @@ def run_xmc(args: argparse.Namespace) -> int:
     from .data.jsonl import Prediction, write_predictions
     from .xmc import XMCConfig, train_xmc
 
-    if args.epochs < 1 or args.max_length < 8 or args.top_k < 1:
-        raise SystemExit("labkit xmc: --epochs and --top-k must be at least 1, --max-length at least 8")
+    inputs = [input_file(args.train, "--train"), input_file(args.predict, "--predict"), check_encoder(args.encoder)]
+    check_output_file(args.out, kind="predictions", inputs=inputs, option="--out")
+    at_least(args.epochs, 1, "--epochs")
+    at_least(args.max_length, 8, "--max-length")
+    at_least(args.top_k, 1, "--top-k")
+    at_least(args.label_clusters, 0, "--label-clusters")
+    check_device(args.device)
     train = read_jsonl_corpus(args.train, require_labels=True)
     predict = read_jsonl_corpus(args.predict)
+    n_labels = len({label for labels in train.label_sets for label in labels})
+    if args.label_clusters > n_labels:
+        raise UsageError("--label-clusters", f"{args.label_clusters} clusters for the {n_labels} labels of {args.train}: "
+                         "use at most one cluster per label (0: off)")
     config = XMCConfig(method=args.method, encoder=args.encoder, epochs=args.epochs, max_length=args.max_length,
                        label_clusters=args.label_clusters, seed=args.seed, device=args.device)
     model = train_xmc([" ".join(c) for c in train.comments], train.label_sets, config)
@@ -291,8 +394,9 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from .diva.rundir import export_run
+    from .diva.rundir import check_export, export_run
 
+    check_export(args.run_dir, args.out)
     out = export_run(args.run_dir, args.out, onnx=args.onnx)
     print(f"exported {args.run_dir} to {out}: " + ", ".join(sorted(p.name for p in out.iterdir())), file=sys.stderr)
     return 0
@@ -309,7 +413,7 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--data", type=Path, default=None, help="corpus folder (default: the bundled data/synthetic)")
     p.add_argument("--methods", default=None, help="comma-separated methods (default: DiVa and every baseline)")
-    p.add_argument("--encoder", default="all-MiniLM-L6-v2", help="Hugging Face model name or path")
+    p.add_argument("--encoder", default=DEFAULT_ENCODER, help="Hugging Face model name or path")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.set_defaults(func=run_demo)
@@ -317,14 +421,26 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
 
 def run_demo(args: argparse.Namespace) -> int:
     from .demo import DEMO_METHODS, run_comparison
+    from .diva.harvest import METHODS
 
-    folder = args.data or sample_data_dir()
-    methods = args.methods.split(",") if args.methods else DEMO_METHODS
+    folder = input_folder(args.data, "--data") if args.data is not None else sample_data_dir()
+    if args.methods is None:
+        methods = DEMO_METHODS
+    else:
+        methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+        if not methods:
+            raise UsageError("--methods", f"names no method: give a comma-separated list of {', '.join(METHODS)}")
+        unknown = [m for m in methods if m not in METHODS]
+        if unknown:
+            raise UsageError("--methods", f"unknown method {unknown[0]!r}: choose from {', '.join(METHODS)}")
+    check_device(args.device)
+    check_encoder(args.encoder)
     print(run_comparison(folder, methods=methods, encoder=args.encoder, seed=args.seed, device=args.device))
     return 0
 
 
 # ----------------------------------------------------------------------------- synth
+MIN_SYNTH_SONGS = 20  # fewer leave the test part or the gold vocabulary empty
 def _add_synth(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "synth",
@@ -332,14 +448,17 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", type=Path, default=None, help="folder to write (default: data/synthetic)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--songs", type=int, default=480)
+    p.add_argument("--songs", type=int, default=480, help=f"songs to generate (at least {MIN_SYNTH_SONGS}; default 480)")
     p.set_defaults(func=run_synth)
 
 
 def run_synth(args: argparse.Namespace) -> int:
     from .data.synthetic import write_synthetic_corpus
 
-    folder = write_synthetic_corpus(args.out or sample_data_dir(), seed=args.seed, n_songs=args.songs)
+    at_least(args.songs, MIN_SYNTH_SONGS, "--songs")
+    out = args.out or sample_data_dir()
+    check_output_folder(out, kind="synthetic-corpus", option="--out")
+    folder = write_synthetic_corpus(out, seed=args.seed, n_songs=args.songs)
     print(f"wrote the synthetic corpus (seed {args.seed}, {args.songs} songs) to {folder}")
     return 0
 
@@ -358,9 +477,12 @@ COMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="labkit", description="labkit: harvest, score and explore music labels."
+        prog="labkit", description="labkit: harvest, score and explore music labels. A mistake in what you give "
+        "(a file, a record, an option) ends with one line naming it and exit status 2; --debug (or LABKIT_DEBUG=1) "
+        "shows the traceback as well.",
     )
     parser.add_argument("--version", action="version", version=f"labkit {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error, not only its line")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for add in COMMANDS.values():
         add(sub)
@@ -368,12 +490,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. User errors (bad input, options, outputs, files) print one line and return
+    2; anything else is a bug in the kit and keeps its traceback."""
+    import os
+
     args = build_parser().parse_args(argv)
+    debug = args.debug or os.environ.get("LABKIT_DEBUG", "") not in ("", "0")
     try:
         return args.func(args)
-    except (DataFormatError, FileNotFoundError, ValueError) as err:
-        print(f"labkit {args.command}: error: {err}", file=sys.stderr)
+    except (*USER_ERRORS, OSError, ValueError) as err:
+        if debug:
+            raise
+        message = str(err) if not isinstance(err, OSError) or not err.filename else f"{err.filename}: {err.strerror or err}"
+        print(f"labkit {args.command}: error: {message}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print(f"labkit {args.command}: stopped (nothing half-written is left behind)", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -199,10 +199,10 @@ def test_row_k_larger_than_the_number_of_points(write, tmp_path, capsys):
     rows = "".join(f"i{i}\t{t}\n" for i in range(12) for t in ("rock", "pop", "jazz", "blues"))
     tsv = write("a.tsv", "item\ttag\n" + rows)
     out = tmp_path / "clusters.tsv"
-    out.write_text("earlier output\n")
+    out.write_text("tag\tcluster\tcount\tsilhouette\nrock\t0\t12\t0.5\n")  # an earlier output of the command
     code = main(["clusters", "--assignments", str(tsv), "--method", "embed", "--cooccurrence", "--k", "50", "--min-count", "1", "--out", str(out)])
     assert code == 2 and "k = 50" in capsys.readouterr().err
-    assert out.read_text() == "earlier output\n"  # nothing already written is lost
+    assert out.read_text() == "tag\tcluster\tcount\tsilhouette\nrock\t0\t12\t0.5\n"  # nothing already written is lost
 
 
 def test_commands_name_the_record_and_keep_earlier_output(write, tmp_path, capsys):
@@ -212,8 +212,238 @@ def test_commands_name_the_record_and_keep_earlier_output(write, tmp_path, capsy
     err = capsys.readouterr().err
     assert f"{pred}:2:" in err and "scores" in err
     out = tmp_path / "out.jsonl"
-    out.write_text("kept\n")
+    out.write_text('{"id": "a", "labels": ["kept"]}\n')  # an earlier prediction file
     bad_train = write("bad.jsonl", '{"id": "a", "comments": ["x"]}\n')  # no labels
     assert main(["diva", "--train", str(bad_train), "--predict", str(truth), "--out", str(out), "--method", "tfidf"]) == 2
     assert f"{bad_train}:1: missing field 'labels'" in capsys.readouterr().err
-    assert out.read_text() == "kept\n"
+    assert out.read_text() == '{"id": "a", "labels": ["kept"]}\n'
+
+
+# --- issue 14, case 6: a directory where a file is expected (and a file where a folder is) -----
+
+def _read_lines(path):
+    from labkit.data.textfile import iter_lines
+
+    return list(iter_lines(path))
+
+
+def _read_vectors(path):
+    from labkit.embed import StaticEncoder
+
+    return StaticEncoder.from_word2vec_text(path)
+
+
+FILE_READERS = {name: reader for name, (reader, _) in READERS.items()} | {
+    "text lines (--gold-vocab, --core)": _read_lines,
+    "word2vec text": _read_vectors,
+}
+
+
+@pytest.mark.parametrize("name", FILE_READERS)
+def test_row_directory_given_for_a_file(name, tmp_path):
+    folder = tmp_path / "input.txt"
+    folder.mkdir()
+    with pytest.raises(DataFormatError, match="is a directory, not a file") as err:
+        FILE_READERS[name](folder)
+    assert str(err.value).startswith(f"{folder}:")
+    missing = tmp_path / "absent.txt"
+    with pytest.raises(FileNotFoundError, match="absent.txt"):  # a missing file stays FileNotFoundError
+        FILE_READERS[name](missing)
+
+
+def _hetrec_files(folder):
+    (folder / "tags.dat").write_text("tagID\ttagValue\n1\trock\n")
+    (folder / "user_taggedartists.dat").write_text("userID\tartistID\ttagID\n2\t52\t1\n")
+
+
+def _yes_files(folder):
+    (folder / "train.txt").write_text("# ids\n1 1\n0 1\n")
+    (folder / "tags.txt").write_text("0\n#\n")
+    (folder / "tag_hash.txt").write_text("0, rock\n")
+
+
+def _protocol_files(folder):
+    row = '{"id": "a", "comments": ["x"], "labels": ["rock"]}\n'
+    for name in ("train.jsonl", "test_comments.jsonl", "test1.jsonl", "test2.jsonl"):
+        (folder / name).write_text(row)
+    (folder / "gold_vocab.txt").write_text("rock\n")
+
+
+def _folder_readers():
+    from labkit.data import read_yes_dataset
+    from labkit.data.protocol import read_protocol
+
+    return {
+        "HetRec Last.fm": (read_hetrec_lastfm, _hetrec_files, "tags.dat"),
+        "Yes.com dataset": (read_yes_dataset, _yes_files, "tags.txt"),
+        "protocol folder": (read_protocol, _protocol_files, "gold_vocab.txt"),
+    }
+
+
+@pytest.mark.parametrize("name", ["HetRec Last.fm", "Yes.com dataset", "protocol folder"])
+def test_row_file_given_for_a_folder(name, tmp_path):
+    reader, make_files, needed = _folder_readers()[name]
+    folder = tmp_path / "data"
+    folder.mkdir()
+    make_files(folder)
+    assert reader(folder) is not None  # the folder as it should be reads
+    file = folder / needed
+    with pytest.raises(DataFormatError, match="is a file, not a folder") as err:
+        reader(file)
+    assert str(err.value).startswith(f"{file}:")
+    with pytest.raises(FileNotFoundError, match="absent"):
+        reader(tmp_path / "absent")
+    file.unlink()  # a folder lacking one of its files: FileNotFoundError naming it
+    with pytest.raises(FileNotFoundError, match=needed):
+        reader(folder)
+
+
+# --- issue 14, case 7: input that used to crash a reader with another exception -----------------
+
+@pytest.mark.parametrize("score, fragment", [
+    ("9" * 400, "'scores'[0] must be a finite number, found an integer too large for a float"),
+    ("-" + "9" * 400, "'scores'[0] must be a finite number"),
+    ("1e999", "'scores'[0] must be a finite number, found inf"),
+    ("NaN", "'scores'[0] must be a finite number, found nan"),
+    ("Infinity", "'scores'[0] must be a finite number, found inf"),
+    ("-Infinity", "'scores'[0] must be a finite number, found -inf"),
+    ("9" * 5000, "not valid JSON (a number with too many digits)"),
+], ids=["400-digits", "minus-400-digits", "1e999", "NaN", "Infinity", "-Infinity", "5000-digits"])
+def test_row_score_that_is_no_finite_number(score, fragment, write):
+    path = write("p.jsonl", '{"id": "a", "labels": ["x"], "scores": [1]}\n'
+                            f'{{"id": "b", "labels": ["x"], "scores": [{score}]}}\n')
+    with pytest.raises(DataFormatError) as err:
+        read_predictions(path)
+    assert f"{path}:2: {fragment}" in str(err.value)
+
+
+def test_row_scores_not_as_long_as_labels(write):
+    path = write("p.jsonl", '{"id": "a", "labels": ["x", "y"], "scores": [0.5]}\n')
+    with pytest.raises(DataFormatError, match=r":1: 'scores' must be a list as long as 'labels' \(1 scores, 2 labels\)"):
+        read_predictions(path)
+
+
+JSON_READERS = ["jsonl corpus", "predictions", "DiVa JSON", "AotM JSON"]
+
+
+@pytest.mark.parametrize("name", JSON_READERS)
+@pytest.mark.parametrize("content, fragment", [
+    ("[" * 100_000, "not valid JSON (nested too deeply)"),
+    ('{"a": ' * 100_000, "not valid JSON (nested too deeply)"),
+    ('{"id": ' + "7" * 5000 + "}", "not valid JSON (a number with too many digits)"),
+], ids=["deep-lists", "deep-objects", "5000-digit-number"])
+def test_row_json_nested_too_deep_or_a_number_too_long(name, content, fragment, write):
+    reader, filename = READERS[name]
+    path = write(filename, content + "\n")
+    with pytest.raises(DataFormatError) as err:
+        reader(path)
+    where = f"{path}:1:" if filename.endswith(".jsonl") else f"{path}:"
+    assert f"{where} {fragment}" in str(err.value)
+
+
+LONG = "x" * (200 * 1024)  # over csv's default field_size_limit (128 KiB)
+
+
+@pytest.mark.parametrize("name, filename, content, where", [
+    ("item/tag TSV", "a.tsv", f"item\ttag\nx\trock\ny\t{LONG}\n", ":3:"),
+    ("MusicCaps CSV", "m.csv", MC_HEADER + f"abc,0,10,\"{LONG}\",\"['rock']\"\n", ":2:"),
+    ("MagnaTagATune", "annotations_final.csv", f"clip_id\trock\tmp3_path\n1\t0\t{LONG}\n", ":2:"),
+    ("MusicCaps CSV", "m.csv", MC_HEADER + "abc,0,10,a song,\"['rock']\"\nb\rc,0,10,x,\"[]\"\n", ":3:"),
+], ids=["tsv-long-field", "musiccaps-long-caption", "magnatagatune-long-path", "musiccaps-stray-CR"])
+def test_row_csv_field_over_128_kib_or_a_stray_line_break(name, filename, content, where, write):
+    path = write(filename, content)
+    with pytest.raises(DataFormatError, match="not valid CSV") as err:
+        READERS[name][0](path)
+    assert f"{path}{where}" in str(err.value)
+
+
+@pytest.mark.parametrize("cell", ["{[]}", "{1: 2}", "[[1]]", "{{}}", "{[]: 1}", "[1, 'a']", "'rock'", "[" * 1000],
+                         ids=["set-of-list", "dict", "nested-list", "set-of-dict", "dict-list-key", "list-with-int", "string", "deep"])
+def test_row_musiccaps_aspect_list_not_a_list_of_strings(cell, write):
+    path = write("m.csv", MC_HEADER + f"abc,0,10,a song,\"{cell}\"\n")
+    with pytest.raises(DataFormatError, match="aspect_list") as err:
+        read_musiccaps_table(path)
+    assert f"{path}:2: record 'abc'" in str(err.value)
+
+
+@pytest.mark.parametrize("start", ["nan", "inf", "-1", "1_0", "١٢", "1e3", "+3"],
+                         ids=["nan", "inf", "minus", "underscore", "arabic-digits", "exponent", "plus"])
+def test_row_musiccaps_times_not_plain_numbers(start, write):
+    path = write("m.csv", MC_HEADER + f"abc,{start},10,a song,\"['rock']\"\n")
+    with pytest.raises(DataFormatError, match="start_s and end_s must be numbers") as err:
+        read_musiccaps_table(path)
+    assert f"{path}:2:" in str(err.value)
+
+
+ODD_INTEGERS = ["١٢", "²", "1_000", "+3", "-1", "9" * 30, "1.0", "0x1"]
+ODD_IDS = ["arabic-digits", "superscript-2", "underscore", "plus", "minus", "30-digits", "1.0", "hex"]
+
+
+@pytest.mark.parametrize("token", ODD_INTEGERS, ids=ODD_IDS)
+@pytest.mark.parametrize("filename, template, where", [
+    ("train.txt", "# ids\n0 {}\n0 1\n", ":2:"),  # a play count
+    ("train.txt", "# ids\n1 1\n0 {}\n", ":3:"),  # a song index
+    ("tags.txt", "0\n{} 1\n", ":2:"),
+    ("tag_hash.txt", "0, rock\n{}, pop\n", ":2:"),
+    ("song_hash.txt", "0\ta\tb\n{}\tc\td\n", ":2:"),
+], ids=["play-count", "song-index", "tags", "tag_hash", "song_hash"])
+def test_row_yes_numbers_that_are_not_plain_integers(token, filename, template, where, write):
+    from labkit.data import read_yes_songs, read_yes_tag_names
+
+    reader = {"train.txt": read_yes_playlists, "tags.txt": read_yes_tags,
+              "tag_hash.txt": read_yes_tag_names, "song_hash.txt": read_yes_songs}[filename]
+    assert reader(write(filename, template.format("1"))) is not None  # plain digits read
+    path = write(filename, template.format(token))
+    with pytest.raises(DataFormatError) as err:
+        reader(path)
+    assert f"{path}{where}" in str(err.value)
+
+
+@pytest.mark.parametrize("token", ODD_INTEGERS, ids=ODD_IDS)
+def test_row_hetrec_ids_that_are_not_plain_integers(token, tmp_path):
+    folder = tmp_path / "hetrec"
+    folder.mkdir()
+    _hetrec_files(folder)
+    (folder / "user_taggedartists.dat").write_text(f"userID\tartistID\ttagID\n2\t52\t1\n\n2\t{token}\t1\n")
+    with pytest.raises(DataFormatError, match="column 'artistID' must hold integers") as err:
+        read_hetrec_lastfm(folder)
+    assert "user_taggedartists.dat:4:" in str(err.value)  # the file line, blank lines counted
+
+
+def test_row_aotm_mix_id_that_is_no_string_or_integer(write):
+    path = write("aotm.json", '[{"mix_id": [1], "playlist": []}]')
+    with pytest.raises(DataFormatError, match="record 'mix #0': 'mix_id' must be a string or an integer"):
+        read_aotm_json(path)
+
+
+@pytest.mark.parametrize("content, fragment", [
+    ("3 2\nsad 1 0\n", ":1: not a word2vec text file: 3 vectors of 2 numbers cannot fit"),
+    ("3 2\nsad 1 0\nhappyhappyhappyhappy 0 1\n", "not a word2vec text file: unexpected end of input"),
+    ("1000000000000 2\nsad 1 0\n", ":1: not a word2vec text file"),
+    ("1 1000000000000\nsad 1 0\n", ":2: not a word2vec text file: expected a word and 1000000000000 numbers"),
+    ("+1 2\nsad 1 0\n", ":1: not a word2vec text file: line 1 must be 'count dim'"),
+    ("1 2\nsad nan 0\n", "record 'sad': the vector holds NaN or infinity"),
+    ("1 2\nsad " + "9" * 400 + " 0\n", "record 'sad': the vector holds NaN or infinity"),
+], ids=["count-too-big", "count-one-too-many", "count-10**12", "dim-10**12", "plus-sign", "nan", "400-digits"])
+def test_row_word2vec_header_that_does_not_fit_the_file(content, fragment, write):
+    path = write("v.txt", content)
+    with pytest.raises(DataFormatError) as err:
+        _read_vectors(path)
+    assert (f"{path}{fragment}" if fragment.startswith(":") else f"{path}: {fragment}") in str(err.value)
+
+
+# --- issue 14, case 8: a huge k sizes no array by k ------------------------------------------
+
+def test_row_huge_k_in_evaluation():
+    pred = [["a", "b", "c"], ["b"], []]
+    truth = [["a", "c"], ["b", "d", "e"], ["a"]]
+    train = [["a"], ["b", "c"], ["a", "d"]]
+    huge = evaluate_labels(pred, truth, ks=(10**12,), train_lists=train)
+    ordinary = evaluate_labels(pred, truth, ks=(5,), train_lists=train)  # 5 > every list's length
+    assert huge["P@1000000000000"] == pytest.approx(ordinary["P@5"] * 5 / 10**12)  # P@k divides by k
+    assert huge["P@1000000000000"] * 10**12 == pytest.approx(3 / 3)  # 3 hits over 3 items
+    assert ordinary["R@5"] == pytest.approx((1 + 1 / 3 + 0) / 3)
+    for metric in ("R", "nDCG", "PSP", "PSnDCG"):
+        assert huge[f"{metric}@1000000000000"] == pytest.approx(ordinary[f"{metric}@5"])
+    for metric in ("precision", "recall", "f1", "coverage"):
+        assert huge[metric] == ordinary[metric]

@@ -32,7 +32,7 @@ def test_every_plain_model_round_trips_bit_for_bit(cls, args, inputs, tmp_path):
     model = cls(**args).eval()
     x = inputs()
     folder = save_pretrained(model, tmp_path / "m", extra={"tags": ["a", "b"]})
-    assert saved_files(folder) == ["config.json", "model.safetensors"]
+    assert saved_files(folder) == ["config.json", "labkit-folder.json", "model.safetensors"]
     config = read_config(folder)
     assert config["args"] == model.config and config["labkit_version"] and config["extra"] == {"tags": ["a", "b"]}
     loaded = from_pretrained(folder)

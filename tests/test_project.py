@@ -61,3 +61,27 @@ def test_readme_gives_the_two_commands():
     readme = (ROOT / "README.md").read_text()
     assert "make demo" in readme and "make test" in readme
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_no_pickle_no_eval_safetensors_only():
+    """Nothing the kit reads can run code: no pickle, no eval/exec, no torch.load; weights are safetensors."""
+    forbidden_modules = {"pickle", "cPickle", "dill", "joblib", "shelve", "marshal"}
+    for folder in ("labkit", "widgets"):
+        for path in (ROOT / folder).rglob("*.py"):
+            tree = ast.parse(path.read_text(), filename=str(path))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import):
+                    assert not {a.name.split(".")[0] for a in node.names} & forbidden_modules, f"{path} imports {node.names[0].name}"
+                elif isinstance(node, ast.ImportFrom) and node.module:
+                    assert node.module.split(".")[0] not in forbidden_modules, f"{path} imports {node.module}"
+                elif isinstance(node, ast.Call):
+                    func = node.func
+                    name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+                    owner = func.value.id if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) else ""
+                    plain = isinstance(func, ast.Name) or owner == "builtins"  # model.eval() is torch's eval mode, not eval()
+                    assert not (plain and name in {"eval", "exec", "compile", "__import__"}), f"{path}:{node.lineno} calls {name}"
+                    assert not (owner == "torch" and name == "load"), f"{path}:{node.lineno} calls torch.load (pickle)"
+                    assert not any(k.arg == "allow_pickle" and getattr(k.value, "value", False) is True for k in node.keywords), \
+                        f"{path}:{node.lineno} allows pickle"
+    saved = [p for p in (ROOT / "labkit").rglob("*.py") if "save_file(" in p.read_text()]
+    assert saved, "weights are written with safetensors' save_file"

@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 from labkit.data import Corpus, Item, read_jsonl_corpus, read_predictions, write_jsonl_corpus
 from labkit.data.errors import DataFormatError
 from labkit.data.jsonl import Prediction, write_predictions
+from labkit.data.diva_json import read_diva_json
 from labkit.data.musiccaps import read_musiccaps_table
-from labkit.data.playlists import read_yes_playlists, read_yes_tags
-from labkit.data.tagging import read_assignments
+from labkit.data.playlists import read_aotm_json, read_yes_playlists, read_yes_songs, read_yes_tag_names, read_yes_tags
+from labkit.data.tagging import read_assignments, read_magnatagatune
 
 text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
 label = text.map(str.strip).filter(bool)
@@ -60,14 +61,22 @@ def test_assignments_round_trip(pairs):
 
 
 READERS = [(read_jsonl_corpus, "c.jsonl"), (read_predictions, "p.jsonl"), (read_assignments, "a.tsv"),
-           (read_musiccaps_table, "m.csv"), (read_yes_playlists, "train.txt"), (read_yes_tags, "tags.txt")]
+           (read_musiccaps_table, "m.csv"), (read_yes_playlists, "train.txt"), (read_yes_tags, "tags.txt"),
+           (read_diva_json, "d.json"), (read_aotm_json, "aotm.json"), (read_magnatagatune, "annotations_final.csv"),
+           (read_yes_tag_names, "tag_hash.txt"), (read_yes_songs, "song_hash.txt")]
+# pieces of valid records, and the kinds of input that used to crash a reader (issue 14, case 7):
+# deep nesting, numbers too long for int() or float(), odd digits, a stray carriage return, a long field
+PIECES = ['{"id": "a"', '"comments": ["x"]}', '"labels": ["x"], "scores": [', "]}", "item\ttag", "1 2 3", "#",
+          "ytid,start_s,end_s,caption,aspect_list", "a,0,1,b,\"['c']\"", '"{[]}"', "clip_id\trock\tmp3_path", "1\t0\tx.mp3",
+          '[{"mix_id": 1, "playlist": [', '{"s": {"user_comments": ["x"]}}', "0, rock", "0\ta\tb",
+          "\t", ",", "\n", "\r", "\xe9", "[" * 5000, '{"a": ' * 5000, "9" * 400, "7" * 5000, "NaN", "1e999",
+          "\u0661\u0662", "\u00b2", "1_000", "+3", "-1", "x" * (130 * 1024)]
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.sampled_from(READERS), st.one_of(st.binary(max_size=200), text.map(lambda s: s.encode("utf-8")),
-                                           st.lists(st.sampled_from(['{"id": "a"', '"comments": ["x"]}', "item\ttag", "1 2 3", "#",
-                                                                     "ytid,start_s,end_s,caption,aspect_list", "a,0,1,b,\"['c']\"",
-                                                                     "\t", ",", "\n", "\xe9"]), max_size=8).map(lambda p: "\n".join(p).encode("utf-8", "replace"))))
+                                           st.lists(st.sampled_from(PIECES), max_size=8).map(lambda p: "\n".join(p).encode("utf-8", "replace")),
+                                           st.lists(st.sampled_from(PIECES), max_size=8).map(lambda p: " ".join(p).encode("utf-8", "replace"))))
 def test_any_bytes_parse_or_raise_a_named_error(reader_and_name, content):
     reader, name = reader_and_name
     path = scratch(name)

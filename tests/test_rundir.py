@@ -77,7 +77,7 @@ def test_a_killed_run_resumes_to_the_same_predictions(corpus_files, tiny_bert, t
     # export: safetensors + config, and ONNX checked against PyTorch
     assert main(["export", "--run-dir", str(killed_dir), "--out", str(tmp_path / "export"), "--onnx"]) == 0
     exported = sorted(p.name for p in (tmp_path / "export").iterdir())
-    assert exported == ["config.json", "model.onnx", "model.safetensors"]
+    assert exported == ["config.json", "labkit-folder.json", "model.onnx", "model.safetensors"]
     config = read_config(tmp_path / "export")
     assert config["model"] == "pair_classifier" and config["extra"]["round"] == rounds[-1]
     assert from_pretrained(tmp_path / "export").config == config["args"]

@@ -14,6 +14,8 @@ import plotly.graph_objects as go
 
 from labkit.audio import list_clips, load_audio, log_mel
 
+from ._html import escape, escape_plotly
+
 Tags = Mapping[str, Sequence[str] | Mapping[str, float]]
 
 
@@ -68,8 +70,8 @@ class ClipPlayer(W.VBox):
             heat = self.figure.data[0]
             heat.z = mel
             heat.x = np.arange(mel.shape[1]) * hop_seconds
-            self.figure.layout.title = path.name
-        self.title.value = f"<b>{path.name}</b> ({self.current + 1} of {len(self.playlist)}, {len(wave) / self.sr:.1f} s)"
+            self.figure.layout.title = escape_plotly(path.name)
+        self.title.value = f"<b>{escape(path.name)}</b> ({self.current + 1} of {len(self.playlist)}, {len(wave) / self.sr:.1f} s)"
         self.tag_view.value = self._tags_html(self.clip_id(index))
 
     def step(self, delta: int) -> None:
@@ -103,8 +105,8 @@ class ClipPlayer(W.VBox):
         for source, by_clip in self.tags.items():
             value = by_clip.get(clip, [])
             if isinstance(value, Mapping):
-                shown = ", ".join(f"{t} <small>{s:.2f}</small>" for t, s in sorted(value.items(), key=lambda kv: -kv[1]))
+                shown = ", ".join(f"{escape(t)} <small>{s:.2f}</small>" for t, s in sorted(value.items(), key=lambda kv: -kv[1]))
             else:
-                shown = ", ".join(value)
-            rows.append(f"<tr><th style='text-align:left; padding-right:1em'>{source}</th><td>{shown or '-'}</td></tr>")
+                shown = ", ".join(escape(t) for t in value)
+            rows.append(f"<tr><th style='text-align:left; padding-right:1em'>{escape(source)}</th><td>{shown or '-'}</td></tr>")
         return f"<table>{''.join(rows)}</table>" if rows else ""

@@ -18,7 +18,10 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from labkit.cluster import cluster_vectors, merge_m_correlated, project
-from labkit.data.jsonl import atomic_write_text
+from labkit.errors import OutputError
+from labkit.outputs import write_output_file
+
+from ._html import escape, escape_plotly
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
            "#393b79", "#e6550d", "#31a354", "#756bb1", "#636363", "#843c39", "#3182bd", "#a1d99b", "#fd8d3c", "#9e9ac8")
@@ -83,7 +86,7 @@ class ClusterExplorer(W.VBox):
         self.projection.observe(lambda _: self.recluster(), names="value")
         self.cluster_pick.observe(lambda change: self.show_cluster(change["new"]), names="value")
         self.merge_button.on_click(lambda _: self.merge())
-        self.export_button.on_click(lambda _: self.export(self.export_path.value))
+        self.export_button.on_click(lambda _: self._export_clicked())
         super().__init__([
             W.HBox([self.k, self.algorithm, self.min_count, self.projection]),
             self.figure,
@@ -112,7 +115,7 @@ class ClusterExplorer(W.VBox):
         xy = self.coordinates(self.projection.value)[keep]
         self.merged = []
         self._set_table(keep, labels, xy)
-        self.status.value = f"{len(keep)} tags, {k} clusters ({self.algorithm.value}), map: {self.projection.value}"
+        self.status.value = f"{len(keep)} tags, {k} clusters ({escape(self.algorithm.value)}), map: {escape(self.projection.value)}"
         return self.table
 
     def merge(self) -> list[tuple[int, int]]:
@@ -123,7 +126,7 @@ class ClusterExplorer(W.VBox):
         labels, merged = merge_m_correlated(self.items_by_tags[:, keep], self.table["cluster"].to_numpy(), self.merge_m.value)
         self.merged = merged
         self._set_table(keep, labels, self.table[["x", "y"]].to_numpy())
-        self.status.value = f"merged {len(merged)} pair(s) of clusters at m = {self.merge_m.value}: {merged}"
+        self.status.value = f"merged {len(merged)} pair(s) of clusters at m = {self.merge_m.value}: {escape(merged)}"
         return merged
 
     def _set_table(self, keep: np.ndarray, labels: np.ndarray, xy: np.ndarray) -> None:
@@ -133,7 +136,7 @@ class ClusterExplorer(W.VBox):
         with self.figure.batch_update():
             trace = self.figure.data[0]
             trace.x, trace.y = xy[:, 0], xy[:, 1]
-            trace.text = self.table["tag"].tolist()
+            trace.text = [escape_plotly(tag) for tag in self.table["tag"]]  # hover shows %{text}
             trace.customdata = np.stack([self.table["count"].to_numpy(), labels], axis=1)
             trace.marker = dict(color=colours, size=marker_sizes(self.table["count"].to_numpy()), line=dict(width=0))
             trace.selectedpoints = None
@@ -165,15 +168,22 @@ class ClusterExplorer(W.VBox):
 
     @staticmethod
     def _members_html(rows: pd.DataFrame, title: str) -> str:
-        items = "".join(f"<li>{tag} <small>({count}, cluster {c})</small></li>"
+        items = "".join(f"<li>{escape(tag)} <small>({count}, cluster {c})</small></li>"
                         for tag, count, c in zip(rows["tag"], rows["count"], rows["cluster"]))
         return f"<b>{title}</b><ul style='columns: 3; margin: 0'>{items}</ul>"
 
     # ------------------------------------------------------------------ export
+    def _export_clicked(self) -> None:
+        try:
+            self.export(self.export_path.value)
+        except OutputError as err:  # a file of the user's is in the way: say so, touch nothing
+            self.status.value = f"not exported: {escape(err)}"
+
     def export(self, path: str | Path) -> Path:
-        """Write the clusters as a TSV (tag, cluster, count), atomically."""
+        """Write the clusters as a TSV (tag, cluster, count), atomically; an existing file is
+        replaced only when it is such a table (:mod:`labkit.outputs`)."""
         path = Path(path)
         table = self.table[["tag", "cluster", "count"]].sort_values(["cluster", "count"], ascending=[True, False])
-        atomic_write_text(path, table.to_csv(sep="\t", index=False))
-        self.status.value = f"wrote {len(table)} tags to {path}"
+        write_output_file(path, table.to_csv(sep="\t", index=False), kind="cluster-table", option="export to")
+        self.status.value = f"wrote {len(table)} tags to {escape(path)}"
         return path

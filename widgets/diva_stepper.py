@@ -16,6 +16,9 @@ import plotly.graph_objects as go
 
 from labkit.diva import DiVa
 from labkit.diva.state import save_state
+from labkit.errors import OutputError
+
+from ._html import escape
 
 STEPS = ("train", "infer", "joint score", "select")
 
@@ -31,7 +34,7 @@ class DiVaStepper(W.VBox):
         self.stage = "start"
         self.snapshots: dict[int, dict] = {run.round: run.snapshot()}
         device = str(run.device)
-        self.device_label = W.HTML(f"device: <b>{'GPU' if device.startswith('cuda') else 'CPU'}</b> ({device})")
+        self.device_label = W.HTML(f"device: <b>{'GPU' if device.startswith('cuda') else 'CPU'}</b> ({escape(device)})")
         self.round_label = W.HTML()
         self.buttons = {name: W.Button(description=name) for name in STEPS}
         self.next_button = W.Button(description="next round", button_style="primary")
@@ -55,7 +58,7 @@ class DiVaStepper(W.VBox):
         self.buttons["select"].on_click(lambda _: self.select())
         self.next_button.on_click(lambda _: self.next_round())
         self.redo_button.on_click(lambda _: self.redo_round())
-        self.save_button.on_click(lambda _: self.save(self.save_path.value))
+        self.save_button.on_click(lambda _: self._save_clicked())
         self.filter.observe(lambda _: self._show_proposals(), names="value")
         super().__init__([
             W.HBox([self.device_label, self.round_label]),
@@ -114,7 +117,15 @@ class DiVaStepper(W.VBox):
             print(f"round {self.run.round}: back to its start")
         self._refresh()
 
+    def _save_clicked(self) -> None:
+        try:
+            self.save(self.save_path.value)
+        except OutputError as err:  # a folder of the user's files is in the way: say so, touch nothing
+            with self.output_log:
+                print(f"not saved: {err}")
+
     def save(self, folder: str | Path) -> Path:
+        """Save the run's state (:func:`labkit.diva.state.save_state`: a new folder, or an earlier state)."""
         path = save_state(self.run, folder)
         with self.output_log:
             print(f"saved the run (round {self.run.round}) to {path}")
@@ -128,7 +139,7 @@ class DiVaStepper(W.VBox):
             button.disabled = i != done  # only the next step can run
             button.description = ("fine-tune" if self.run.round > 0 else "train") if name == "train" else name
         self.next_button.disabled = self.stage != "select"
-        self.round_label.value = f"&nbsp; round <b>{self.run.round}</b>, last step: {self.stage}"
+        self.round_label.value = f"&nbsp; round <b>{self.run.round}</b>, last step: {escape(self.stage)}"
         self._show_proposals()
         self._plot_history()
 

@@ -108,6 +108,7 @@ class ThresholdTuner(W.VBox):
         if self.view is None:
             return
         table = self.tuner.item_table(self.item.value, self.view).head(self.table_rows)
-        styled = table.style.format(precision=4).apply(
+        # phrases are text: escape every cell and header (the styles below are the widget's own)
+        styled = table.style.format(precision=4, escape="html").format_index(escape="html", axis=1).apply(
             lambda row: ["background: #d4f4dd" if row["passes"] else ("background: #eeeeee" if row["known"] else "")] * len(row), axis=1)
         self.item_view.value = styled.hide(axis="index").to_html()

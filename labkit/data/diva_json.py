@@ -5,12 +5,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from .corpus import Corpus, Item
 from .errors import DataFormatError
-from .textfile import read_text
+from .textfile import parse_json, read_text
 
 
 def _strings(path: Path, song_id: str, entry: dict, key: str, required: bool) -> tuple[str, ...] | None:
@@ -39,10 +38,7 @@ def read_diva_json(path: str | Path) -> Corpus:
             raise DataFormatError(path, "duplicate key", record=dup)
         return dict(pairs)
 
-    try:
-        data = json.loads(text, object_pairs_hook=no_duplicates)
-    except json.JSONDecodeError as err:
-        raise DataFormatError(path, f"not valid JSON ({err.msg} at column {err.colno})", line=err.lineno) from None
+    data = parse_json(path, text, object_pairs_hook=no_duplicates)
     if not isinstance(data, dict):
         raise DataFormatError(path, f"expected a JSON object keyed by song id, found {type(data).__name__}")
     items = []

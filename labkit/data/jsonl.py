@@ -9,22 +9,18 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..outputs import write_output_file
 from .corpus import Corpus, Item
 from .errors import DataFormatError
-from .textfile import iter_lines
+from .textfile import iter_lines, parse_json
 
 
 def _parse_object(path: Path, number: int, line: str) -> dict:
-    try:
-        obj = json.loads(line)
-    except json.JSONDecodeError as err:
-        raise DataFormatError(path, f"not valid JSON ({err.msg} at column {err.colno})", line=number) from None
+    obj = parse_json(path, line, line=number)
     if not isinstance(obj, dict):
         raise DataFormatError(path, f"expected a JSON object, found {type(obj).__name__}", line=number)
     return obj
@@ -78,36 +74,16 @@ def read_jsonl_corpus(path: str | Path, *, require_labels: bool = False) -> Corp
     return Corpus(items, name=path.stem)
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename: never half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_jsonl_corpus(corpus: Corpus | Iterable[Item], path: str | Path) -> None:
-    """Write items as a JSONL corpus (atomically); items without labels get no ``labels`` field."""
+    """Write items as a JSONL corpus (atomically); items without labels get no ``labels`` field.
+    An existing ``path`` is replaced only when it is a JSONL corpus (see :mod:`labkit.outputs`)."""
     lines = []
     for item in corpus:
         obj: dict = {"id": item.id, "comments": list(item.comments)}
         if item.labels is not None:
             obj["labels"] = list(item.labels)
         lines.append(json.dumps(obj, ensure_ascii=False))
-    atomic_write_text(path, "\n".join(lines) + "\n")
+    write_output_file(path, "\n".join(lines) + "\n", kind="jsonl-corpus", option="output")
 
 
 @dataclass(frozen=True)
@@ -117,6 +93,21 @@ class Prediction:
     id: str
     labels: tuple[str, ...]
     scores: tuple[float, ...] | None = None
+
+
+def _score(path: Path, number: int, k: int, value: object) -> float:
+    """``scores[k]`` as a finite float; NaN, infinity, a number beyond float range (a 400-digit
+    integer) or a non-number raise :class:`DataFormatError` naming the line."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise DataFormatError(path, f"'scores'[{k}] must be a finite number, found {type(value).__name__}", line=number)
+    try:
+        score = float(value)
+    except OverflowError:
+        score = math.inf
+    if not math.isfinite(score):
+        shown = "an integer too large for a float" if isinstance(value, int) else repr(value)
+        raise DataFormatError(path, f"'scores'[{k}] must be a finite number, found {shown}", line=number)
+    return score
 
 
 def read_predictions(path: str | Path) -> list[Prediction]:
@@ -136,22 +127,25 @@ def read_predictions(path: str | Path) -> list[Prediction]:
             raise DataFormatError(path, "a label is listed twice in 'labels'", line=number)
         scores = obj.get("scores")
         if scores is not None:
-            if not isinstance(scores, list) or len(scores) != len(labels):
+            if not isinstance(scores, list):
                 raise DataFormatError(path, "'scores' must be a list as long as 'labels'", line=number)
-            for k, s in enumerate(scores):
-                if isinstance(s, bool) or not isinstance(s, (int, float)) or not math.isfinite(s):
-                    raise DataFormatError(path, f"'scores'[{k}] must be a finite number, found {s!r}", line=number)
-            scores = tuple(float(s) for s in scores)
+            if len(scores) != len(labels):
+                raise DataFormatError(
+                    path, f"'scores' must be a list as long as 'labels' ({len(scores)} scores, {len(labels)} labels)",
+                    line=number,
+                )
+            scores = tuple(_score(path, number, k, s) for k, s in enumerate(scores))
         predictions.append(Prediction(item_id, labels, scores))
     return predictions
 
 
 def write_predictions(predictions: Sequence[Prediction], path: str | Path) -> None:
-    """Write predictions as JSONL (atomically), in the format :func:`read_predictions` reads."""
+    """Write predictions as JSONL (atomically), in the format :func:`read_predictions` reads.
+    An existing ``path`` is replaced only when it is a prediction file (see :mod:`labkit.outputs`)."""
     lines = []
     for p in predictions:
         obj: dict = {"id": p.id, "labels": list(p.labels)}
         if p.scores is not None:
             obj["scores"] = [round(float(s), 6) for s in p.scores]
         lines.append(json.dumps(obj, ensure_ascii=False))
-    atomic_write_text(path, "\n".join(lines) + "\n")
+    write_output_file(path, "\n".join(lines) + "\n", kind="predictions", option="output")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import csv
 import io
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,9 +15,10 @@ from ..text.normalize import normalize_label
 from ..text.sentences import split_sentences
 from .corpus import Corpus, Item
 from .errors import DataFormatError
-from .textfile import read_text
+from .textfile import csv_rows, read_text
 
 MUSICCAPS_COLUMNS = ("ytid", "start_s", "end_s", "aspect_list", "caption")
+_SECONDS = re.compile(r"[0-9]{1,9}(\.[0-9]{0,9})?")
 
 
 def parse_aspect_list(text: str) -> list[str]:
@@ -26,11 +28,17 @@ def parse_aspect_list(text: str) -> list[str]:
     """
     try:
         value = ast.literal_eval(text)
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):  # TypeError: {[]}
         raise ValueError(f"not a Python list literal: {text[:60]!r}") from None
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ValueError(f"not a list of strings: {text[:60]!r}")
     return [v.strip() for v in value if v.strip()]
+
+
+def _seconds(text: str) -> float | None:
+    """A clip time: a plain ASCII non-negative decimal number ("30", "30.5"), else None."""
+    text = text.strip()
+    return float(text) if _SECONDS.fullmatch(text) else None
 
 
 def read_musiccaps_table(path: str | Path) -> pd.DataFrame:
@@ -40,15 +48,18 @@ def read_musiccaps_table(path: str | Path) -> pd.DataFrame:
     :class:`DataFormatError` with the CSV line.
     """
     path = Path(path)
-    reader = csv.DictReader(io.StringIO(read_text(path)))
-    missing = [c for c in MUSICCAPS_COLUMNS if c not in (reader.fieldnames or [])]
+    records = csv_rows(path, csv.reader(io.StringIO(read_text(path))))
+    _, header = next(records, (1, []))
+    missing = [c for c in MUSICCAPS_COLUMNS if c not in header]
     if missing:
         raise DataFormatError(path, f"missing column(s) {', '.join(missing)}", line=1)
     rows, seen = [], {}
-    for row in reader:
-        line = reader.line_num
-        if None in row or any(v is None for v in row.values()):
+    for line, fields in records:
+        if not fields:
+            continue
+        if len(fields) != len(header):
             raise DataFormatError(path, "wrong number of fields", line=line)
+        row = dict(zip(header, fields))
         ytid = row["ytid"].strip()
         if not ytid:
             raise DataFormatError(path, "empty ytid", line=line)
@@ -59,10 +70,12 @@ def read_musiccaps_table(path: str | Path) -> pd.DataFrame:
             aspects = parse_aspect_list(row["aspect_list"])
         except ValueError as err:
             raise DataFormatError(path, f"aspect_list: {err}", line=line, record=ytid) from None
-        try:
-            start, end = float(row["start_s"]), float(row["end_s"])
-        except ValueError:
-            raise DataFormatError(path, "start_s and end_s must be numbers", line=line, record=ytid) from None
+        start, end = _seconds(row["start_s"]), _seconds(row["end_s"])
+        if start is None or end is None:
+            raise DataFormatError(
+                path, "start_s and end_s must be numbers (plain non-negative decimals such as 30 or 30.5)",
+                line=line, record=ytid,
+            )
         rows.append({**row, "ytid": ytid, "start_s": start, "end_s": end, "aspect_list": aspects})
     if not rows:
         raise DataFormatError(path, "no rows after the header")

@@ -6,7 +6,6 @@ on whole arrays; ``collection[p]`` gives playlist p as an array of song indices.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .errors import DataFormatError
-from .textfile import read_text
+from .textfile import parse_count, parse_json, read_text, require_folder
 
 
 @dataclass
@@ -84,11 +83,17 @@ class YesDataset:
 
 
 def _int_fields(path: Path, number: int, line: str) -> np.ndarray:
-    try:
-        return np.array([int(tok) for tok in line.split()], dtype=np.int64)
-    except ValueError:
-        bad = next(tok for tok in line.split() if not tok.lstrip("-").isdigit())
-        raise DataFormatError(path, f"expected integers, found {bad!r}", line=number) from None
+    """The space-separated plain non-negative integers of a line (see :func:`parse_count`); a sign,
+    an underscore, a non-ASCII digit or a number of more than 18 digits names the line."""
+    values = []
+    for tok in line.split():
+        value = parse_count(tok)
+        if value is None:
+            raise DataFormatError(
+                path, f"expected integers (plain non-negative ASCII digits), found {tok[:40]!r}", line=number
+            )
+        values.append(value)
+    return np.array(values, dtype=np.int64)
 
 
 def read_yes_playlists(path: str | Path) -> tuple[PlaylistCollection, np.ndarray]:
@@ -110,7 +115,7 @@ def read_yes_playlists(path: str | Path) -> tuple[PlaylistCollection, np.ndarray
         if not line.strip():
             continue
         songs = _int_fields(path, number, line)
-        if songs.min() < 0 or songs.max() >= len(song_ids):
+        if songs.max() >= len(song_ids):
             raise DataFormatError(path, f"song index out of range 0..{len(song_ids) - 1}", line=number)
         rows.append(songs)
         lengths.append(len(songs))
@@ -142,11 +147,12 @@ def read_yes_tag_names(path: str | Path) -> dict[int, str]:
         if not line.strip():
             continue
         key, sep, name = line.partition(",")
-        if not sep or not key.strip().isdigit():
-            raise DataFormatError(path, "expected 'id, tag'", line=number)
-        if int(key) in names:
-            raise DataFormatError(path, f"duplicate tag id {key.strip()}", line=number)
-        names[int(key)] = name.strip()
+        tag_id = parse_count(key.strip())
+        if not sep or tag_id is None:
+            raise DataFormatError(path, "expected 'id, tag' with a non-negative integer id", line=number)
+        if tag_id in names:
+            raise DataFormatError(path, f"duplicate tag id {tag_id}", line=number)
+        names[tag_id] = name.strip()
     return names
 
 
@@ -158,9 +164,10 @@ def read_yes_songs(path: str | Path) -> pd.DataFrame:
         if not line.strip():
             continue
         parts = line.split("\t")
-        if len(parts) != 3 or not parts[0].strip().isdigit():
+        index = parse_count(parts[0].strip())
+        if len(parts) != 3 or index is None:
             raise DataFormatError(path, "expected 'index<TAB>title<TAB>artist'", line=number)
-        if int(parts[0]) != len(rows):
+        if index != len(rows):
             raise DataFormatError(path, f"expected index {len(rows)}, found {parts[0]}", line=number)
         rows.append((parts[1], parts[2]))
     return pd.DataFrame(rows, columns=["title", "artist"])
@@ -168,7 +175,7 @@ def read_yes_songs(path: str | Path) -> pd.DataFrame:
 
 def read_yes_dataset(folder: str | Path, split: str = "train") -> YesDataset:
     """Read ``{split}.txt``, ``tags.txt``, ``tag_hash.txt`` and (if present) ``song_hash.txt``."""
-    folder = Path(folder)
+    folder = require_folder(folder)
     playlists, counts = read_yes_playlists(folder / f"{split}.txt")
     per_song = read_yes_tags(folder / "tags.txt", playlists.n_songs)
     names = read_yes_tag_names(folder / "tag_hash.txt")
@@ -200,10 +207,7 @@ def read_aotm_json(path: str | Path) -> PlaylistCollection:
     where it has one, else by ``"artist - title"``, so unmatched tracks are kept, not dropped.
     """
     path = Path(path)
-    try:
-        data = json.loads(read_text(path))
-    except json.JSONDecodeError as err:
-        raise DataFormatError(path, f"not valid JSON ({err.msg} at column {err.colno})", line=err.lineno) from None
+    data = parse_json(path, read_text(path))
     if not isinstance(data, list):
         raise DataFormatError(path, "expected a JSON list of mixes")
     song_index: dict[str, int] = {}
@@ -212,6 +216,8 @@ def read_aotm_json(path: str | Path) -> PlaylistCollection:
     for position, mix in enumerate(data):
         if not isinstance(mix, dict) or "mix_id" not in mix or "playlist" not in mix:
             raise DataFormatError(path, "a mix needs 'mix_id' and 'playlist'", record=f"mix #{position}")
+        if isinstance(mix["mix_id"], bool) or not isinstance(mix["mix_id"], (str, int)):
+            raise DataFormatError(path, "'mix_id' must be a string or an integer", record=f"mix #{position}")
         mix_key = str(mix["mix_id"])
         if mix_key in seen_mix:
             raise DataFormatError(path, "duplicate mix_id", record=mix_key)

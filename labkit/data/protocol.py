@@ -13,7 +13,7 @@ from pathlib import Path
 from .corpus import Corpus
 from .errors import DataFormatError
 from .jsonl import read_jsonl_corpus
-from .textfile import iter_lines
+from .textfile import iter_lines, require_folder
 
 
 @dataclass
@@ -29,8 +29,9 @@ class HarvestingProtocol:
 
 
 def read_protocol(folder: str | Path) -> HarvestingProtocol:
-    """Read a protocol folder; a test item missing from test1 or test2 raises DataFormatError."""
-    folder = Path(folder)
+    """Read a protocol folder; a test item missing from test1 or test2 (or a file given for the
+    folder) raises DataFormatError, a missing folder or file FileNotFoundError."""
+    folder = require_folder(folder)
     train = read_jsonl_corpus(folder / "train.jsonl", require_labels=True)
     test = read_jsonl_corpus(folder / "test_comments.jsonl")
     parts = []

@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from .corpus import Corpus, Item
-from .jsonl import atomic_write_text, write_jsonl_corpus
+from ..outputs import atomic_write_text, write_folder
+from .jsonl import write_jsonl_corpus
 from .playlists import PlaylistCollection
 
 # Planted semantic groups: the first labels of a group are the ones people use most.
@@ -209,7 +210,9 @@ def make_synthetic_corpus(
 
 
 def write_synthetic_corpus(folder: str | Path, corpus: SyntheticCorpus | None = None, **kwargs) -> Path:
-    """Write the corpus files into ``folder`` (created if needed) and return it.
+    """Write the corpus files into ``folder`` and return it. The folder is written whole, in a
+    temporary folder renamed into place (an interrupted run leaves the old corpus or the new one,
+    never a mixture), and replaces only an earlier synthetic corpus (:func:`labkit.outputs.write_folder`).
 
     Layout: ``train.jsonl``, ``test_comments.jsonl``, ``test1.jsonl`` (gold), ``test2.jsonl``
     (complete), ``gold_vocab.txt``, ``label_groups.tsv`` (label, group, in_gold_vocab) and
@@ -217,27 +220,29 @@ def write_synthetic_corpus(folder: str | Path, corpus: SyntheticCorpus | None = 
     as tags, ``tag_hash.txt``, ``song_hash.txt`` with the item id as title and the style as artist).
     """
     corpus = corpus if corpus is not None else make_synthetic_corpus(**kwargs)
-    folder = Path(folder)
-    write_jsonl_corpus(corpus.train, folder / "train.jsonl")
-    write_jsonl_corpus(corpus.test_comments, folder / "test_comments.jsonl")
-    write_jsonl_corpus(corpus.test_gold, folder / "test1.jsonl")
-    write_jsonl_corpus(corpus.test_complete, folder / "test2.jsonl")
-    atomic_write_text(folder / "gold_vocab.txt", "\n".join(corpus.gold_vocab) + "\n")
-    vocab = set(corpus.gold_vocab)
-    rows = ["label\tgroup\tin_gold_vocab"] + [
-        f"{label}\t{group}\t{int(label in vocab)}" for label, group in corpus.label_group.items()
-    ]
-    atomic_write_text(folder / "label_groups.tsv", "\n".join(rows) + "\n")
-    ids = corpus.playlists.song_keys
-    gold = {item.id: item.labels for part in (corpus.train, corpus.test_gold) for item in part}
-    tag_id = {label: i for i, label in enumerate(corpus.gold_vocab)}
-    plays = np.bincount(corpus.playlists.songs, minlength=len(ids))
-    lines = [" ".join(str(i) for i in range(len(ids))), " ".join(str(int(c)) for c in plays)]
-    lines += [" ".join(str(s) for s in corpus.playlists[p]) for p in range(len(corpus.playlists))]
-    atomic_write_text(folder / "playlists" / "train.txt", "\n".join(lines) + "\n")
-    tags = [" ".join(str(tag_id[l]) for l in gold[sid]) or "#" for sid in ids]
-    atomic_write_text(folder / "playlists" / "tags.txt", "\n".join(tags) + "\n")
-    atomic_write_text(folder / "playlists" / "tag_hash.txt", "\n".join(f"{i}, {l}" for l, i in tag_id.items()) + "\n")
-    songs = [f"{i}\t{sid}\t{corpus.song_style[sid]}" for i, sid in enumerate(ids)]
-    atomic_write_text(folder / "playlists" / "song_hash.txt", "\n".join(songs) + "\n")
-    return folder
+
+    def write(folder: Path) -> None:
+        write_jsonl_corpus(corpus.train, folder / "train.jsonl")
+        write_jsonl_corpus(corpus.test_comments, folder / "test_comments.jsonl")
+        write_jsonl_corpus(corpus.test_gold, folder / "test1.jsonl")
+        write_jsonl_corpus(corpus.test_complete, folder / "test2.jsonl")
+        atomic_write_text(folder / "gold_vocab.txt", "\n".join(corpus.gold_vocab) + "\n")
+        vocab = set(corpus.gold_vocab)
+        rows = ["label\tgroup\tin_gold_vocab"] + [
+            f"{label}\t{group}\t{int(label in vocab)}" for label, group in corpus.label_group.items()
+        ]
+        atomic_write_text(folder / "label_groups.tsv", "\n".join(rows) + "\n")
+        ids = corpus.playlists.song_keys
+        gold = {item.id: item.labels for part in (corpus.train, corpus.test_gold) for item in part}
+        tag_id = {label: i for i, label in enumerate(corpus.gold_vocab)}
+        plays = np.bincount(corpus.playlists.songs, minlength=len(ids))
+        lines = [" ".join(str(i) for i in range(len(ids))), " ".join(str(int(c)) for c in plays)]
+        lines += [" ".join(str(s) for s in corpus.playlists[p]) for p in range(len(corpus.playlists))]
+        atomic_write_text(folder / "playlists" / "train.txt", "\n".join(lines) + "\n")
+        tags = [" ".join(str(tag_id[l]) for l in gold[sid]) or "#" for sid in ids]
+        atomic_write_text(folder / "playlists" / "tags.txt", "\n".join(tags) + "\n")
+        atomic_write_text(folder / "playlists" / "tag_hash.txt", "\n".join(f"{i}, {l}" for l, i in tag_id.items()) + "\n")
+        songs = [f"{i}\t{sid}\t{corpus.song_style[sid]}" for i, sid in enumerate(ids)]
+        atomic_write_text(folder / "playlists" / "song_hash.txt", "\n".join(songs) + "\n")
+
+    return write_folder(folder, write, kind="synthetic-corpus", option="--out")

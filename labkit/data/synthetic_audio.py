@@ -70,18 +70,19 @@ MIXES = (("bass", "drums"), ("piano",), ("piano", "bass"), ("drums",), ("whistle
 
 
 def write_synthetic_clips(folder: str | Path, *, seconds: float = 3.0, seed: int = 0) -> Path:
-    """Write the clips of :data:`MIXES` (tempo alternating slow / fast) and ``tags.tsv``."""
+    """Write the clips of :data:`MIXES` (tempo alternating slow / fast) and ``tags.tsv`` into
+    ``folder``, as one atomic folder write (replacing only an earlier set of synthetic clips)."""
     import soundfile as sf
 
-    from .jsonl import atomic_write_text
+    from ..outputs import write_folder
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    rows = ["item\ttag"]
-    for i, mix in enumerate(MIXES):
-        wave, tags = make_clip(mix, seconds=seconds, tempo="slow" if i % 2 == 0 else "fast", seed=seed + i)
-        name = f"clip-{i:02d}"
-        sf.write(folder / f"{name}.wav", wave, SAMPLE_RATE, subtype="PCM_16")
-        rows += [f"{name}\t{tag}" for tag in tags]
-    atomic_write_text(folder / "tags.tsv", "\n".join(rows) + "\n")
-    return folder
+    def write(tmp: Path) -> None:
+        rows = ["item\ttag"]
+        for i, mix in enumerate(MIXES):
+            wave, tags = make_clip(mix, seconds=seconds, tempo="slow" if i % 2 == 0 else "fast", seed=seed + i)
+            name = f"clip-{i:02d}"
+            sf.write(tmp / f"{name}.wav", wave, SAMPLE_RATE, subtype="PCM_16")
+            rows += [f"{name}\t{tag}" for tag in tags]
+        (tmp / "tags.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+    return write_folder(folder, write, kind="synthetic-clips")

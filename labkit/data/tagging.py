@@ -12,35 +12,43 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .errors import DataFormatError
-from .textfile import read_text
+from .textfile import csv_rows, parse_count, read_text, require_folder
 
 
-def _read_tsv(path: Path, columns: tuple[str, ...], encoding: str) -> pd.DataFrame:
-    """A tab-separated file with a header as strings; wrong field counts name the line."""
+def _read_tsv(path: Path, columns: tuple[str, ...], encoding: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """A tab-separated file with a header as strings, and the file line of each row; wrong field
+    counts (and fields over 128 KiB) name the line."""
     reader = csv.reader(io.StringIO(read_text(path, encoding)), delimiter="\t", quoting=csv.QUOTE_NONE)
-    header = next(reader)
+    rows_in = csv_rows(path, reader)
+    _, header = next(rows_in, (1, []))
     missing = [c for c in columns if c not in header]
     if missing:
         raise DataFormatError(path, f"missing column(s) {', '.join(missing)} in the header {header}", line=1)
-    rows = []
-    for row in reader:
+    rows, lines = [], []
+    for line, row in rows_in:
         if not row or (len(row) == 1 and not row[0].strip()):
             continue
         if len(row) != len(header):
-            raise DataFormatError(path, f"expected {len(header)} tab-separated fields, found {len(row)}", line=reader.line_num)
+            raise DataFormatError(path, f"expected {len(header)} tab-separated fields, found {len(row)}", line=line)
         rows.append(row)
+        lines.append(line)
     if not rows:
         raise DataFormatError(path, "no rows after the header")
-    return pd.DataFrame(rows, columns=header)
+    return pd.DataFrame(rows, columns=header), np.array(lines, dtype=np.int64)
 
 
-def _integer_column(path: Path, frame: pd.DataFrame, column: str) -> np.ndarray:
-    values = pd.to_numeric(frame[column], errors="coerce")
-    bad = np.flatnonzero(values.isna().to_numpy() | (values % 1 != 0).to_numpy())
-    if len(bad):
-        row = int(bad[0])
-        raise DataFormatError(path, f"column {column!r} must hold integers, found {frame[column].iloc[row]!r}", line=row + 2)
-    return values.to_numpy(dtype=np.int64)
+def _integer_column(path: Path, frame: pd.DataFrame, lines: np.ndarray, column: str) -> np.ndarray:
+    """A column of plain non-negative integers (:func:`parse_count`, spaces around allowed);
+    anything else (a sign, '1.0', a non-ASCII digit, more than 18 digits) names its line."""
+    values = [parse_count(v.strip()) for v in frame[column]]
+    for row, value in enumerate(values):
+        if value is None:
+            found = frame[column].iloc[row][:40]
+            raise DataFormatError(
+                path, f"column {column!r} must hold integers (plain non-negative ASCII digits), found {found!r}",
+                line=int(lines[row]),
+            )
+    return np.array(values, dtype=np.int64)
 
 
 def read_hetrec_lastfm(folder: str | Path, *, assignments: str | list[str] | None = None) -> pd.DataFrame:
@@ -54,7 +62,7 @@ def read_hetrec_lastfm(folder: str | Path, *, assignments: str | list[str] | Non
     ``item_name``, ``tag_id``, ``tag`` (lower-cased, stripped). ``tags.dat`` and ``artists.dat`` are
     latin-1. A tag id missing from ``tags.dat`` raises :class:`DataFormatError` with its line.
     """
-    folder = Path(folder)
+    folder = require_folder(folder)
     if assignments is None:
         names = sorted(p.name for p in folder.glob("user_taggedartists*.dat") if "timestamps" not in p.name)
         if not names:
@@ -64,26 +72,26 @@ def read_hetrec_lastfm(folder: str | Path, *, assignments: str | list[str] | Non
     parts = []
     for name in names:
         path = folder / name
-        frame = _read_tsv(path, ("userID", "artistID", "tagID"), "utf-8")
-        columns = {c: _integer_column(path, frame, c) for c in ("userID", "artistID", "tagID")}
-        parts.append((path, columns))
-    user = np.concatenate([c["userID"] for _, c in parts])
-    artist = np.concatenate([c["artistID"] for _, c in parts])
-    tag_id = np.concatenate([c["tagID"] for _, c in parts])
+        frame, lines = _read_tsv(path, ("userID", "artistID", "tagID"), "utf-8")
+        columns = {c: _integer_column(path, frame, lines, c) for c in ("userID", "artistID", "tagID")}
+        parts.append((path, lines, columns))
+    user = np.concatenate([c["userID"] for _, _, c in parts])
+    artist = np.concatenate([c["artistID"] for _, _, c in parts])
+    tag_id = np.concatenate([c["tagID"] for _, _, c in parts])
     tags_path = folder / "tags.dat"
-    tags = _read_tsv(tags_path, ("tagID", "tagValue"), "latin-1")
-    tag_name = dict(zip(_integer_column(tags_path, tags, "tagID"), tags["tagValue"].str.strip().str.lower()))
+    tags, tag_lines = _read_tsv(tags_path, ("tagID", "tagValue"), "latin-1")
+    tag_name = dict(zip(_integer_column(tags_path, tags, tag_lines, "tagID"), tags["tagValue"].str.strip().str.lower()))
     known = np.fromiter(tag_name, dtype=np.int64)
-    for path, columns in parts:
+    for path, lines, columns in parts:
         unknown = np.flatnonzero(~np.isin(columns["tagID"], known))
         if len(unknown):
             bad = columns["tagID"][unknown[0]]
-            raise DataFormatError(path, f"tag id {bad} is not in tags.dat", line=int(unknown[0]) + 2)
+            raise DataFormatError(path, f"tag id {bad} is not in tags.dat", line=int(lines[unknown[0]]))
     artists_path = folder / "artists.dat"
     artist_name: dict[int, str] = {}
     if artists_path.exists():
-        artists = _read_tsv(artists_path, ("id", "name"), "latin-1")
-        artist_name = dict(zip(_integer_column(artists_path, artists, "id"), artists["name"]))
+        artists, artist_lines = _read_tsv(artists_path, ("id", "name"), "latin-1")
+        artist_name = dict(zip(_integer_column(artists_path, artists, artist_lines, "id"), artists["name"]))
     return pd.DataFrame(
         {
             "user": user,
@@ -101,11 +109,11 @@ def read_assignments(path: str | Path, *, item_col: str = "item", tag_col: str =
     Empty items or tags raise :class:`DataFormatError` with the line.
     """
     path = Path(path)
-    frame = _read_tsv(path, (item_col, tag_col), encoding)
+    frame, lines = _read_tsv(path, (item_col, tag_col), encoding)
     out = pd.DataFrame({"item": frame[item_col].str.strip(), "tag": frame[tag_col].str.strip()})
     empty = np.flatnonzero(((out["item"] == "") | (out["tag"] == "")).to_numpy())
     if len(empty):
-        raise DataFormatError(path, "empty item or tag", line=int(empty[0]) + 2)
+        raise DataFormatError(path, "empty item or tag", line=int(lines[empty[0]]))
     return out
 
 
@@ -126,17 +134,16 @@ def read_magnatagatune(path: str | Path) -> TagMatrix:
     count or a duplicate clip id raise :class:`DataFormatError` with the line.
     """
     path = Path(path)
-    reader = csv.reader(io.StringIO(read_text(path)), delimiter="\t")
-    header = next(reader)
+    rows = csv_rows(path, csv.reader(io.StringIO(read_text(path)), delimiter="\t"))
+    _, header = next(rows, (1, []))
     if len(header) < 3 or header[0] != "clip_id" or header[-1] != "mp3_path":
         raise DataFormatError(path, "expected a header 'clip_id', tag columns..., 'mp3_path'", line=1)
     tags = header[1:-1]
     clip_ids, paths, blocks = [], [], []
     seen: dict[str, int] = {}
-    for row in reader:
+    for line, row in rows:
         if not row:
             continue
-        line = reader.line_num
         if len(row) != len(header):
             raise DataFormatError(path, f"expected {len(header)} fields, found {len(row)}", line=line)
         if row[0] in seen:

@@ -12,7 +12,7 @@ import scipy.sparse as sp
 
 from ..data.corpus import Corpus
 from ..data.jsonl import Prediction
-from ..embed import build_candidate_space, get_encoder, pick_device
+from ..embed import DEFAULT_MODEL, build_candidate_space, get_encoder, pick_device
 from ..embed.space import CandidateSpace
 from ..metrics import top_k_indices
 from ..sparse import canonical_csr, lookup
@@ -135,7 +135,12 @@ def harvest(
     if space is None:
         start = time.perf_counter()
         if encoder is None or isinstance(encoder, str):
-            encoder = get_encoder(encoder or "all-MiniLM-L6-v2", device=config.device, progress=config.progress, lang=lang)
+            encoder_lang = lang
+            if lang == "auto":  # word vectors tokenise by language: decide it here, from the comments
+                from ..text.language import detect_language
+
+                encoder_lang = detect_language(c for item in (*train, *predict) for c in item.comments)
+            encoder = get_encoder(encoder or DEFAULT_MODEL, device=config.device, progress=config.progress, lang=encoder_lang)
         space = build_candidate_space([*train.comments, *predict.comments], vocab, encoder, lang=lang)
         seconds["encode"] = time.perf_counter() - start
     n_train = len(train)

@@ -19,8 +19,8 @@ import json
 import re
 from pathlib import Path
 
-from ..data.errors import DataFormatError
-from ..data.jsonl import atomic_write_text
+from ..errors import DataFormatError, OutputError
+from ..outputs import atomic_write_text, check_output_folder
 from .state import load_state, read_state, save_state
 
 ROUND = re.compile(r"^round-(\d+)$")
@@ -67,21 +67,53 @@ def fingerprint(*parts) -> str:
     return digest.hexdigest()[:16]
 
 
+def _differences(before: dict, now: dict, prefix: str = "") -> list[str]:
+    """``"name: before -> now"`` for every entry that differs (settings by name, not as one block)."""
+    out = []
+    for key in sorted(set(before) | set(now)):
+        if key == "device":
+            continue
+        a, b = before.get(key), now.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            out.append(f"{prefix}{key}: {a!r} -> {b!r}" if key != "data" else "data differ (another corpus, other labels or another encoder)")
+    return out
+
+
+def check_run_dir(run_dir: str | Path, *, option: str = "--run-dir") -> Path:
+    """Check, before any work, that ``run_dir`` can hold a run: a new or empty folder, or a run
+    directory (one with ``run.json``). A folder with rounds but no ``run.json`` is refused: the
+    settings that made those rounds cannot be known."""
+    run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise OutputError(f"{option} {run_dir} is a file, not a folder")
+    if run_dir.is_dir() and not (run_dir / "run.json").is_file() and any(run_dir.iterdir()):
+        if complete_rounds(run_dir) or any(ROUND.match(p.name) for p in run_dir.iterdir()):
+            raise OutputError(f"{option} {run_dir} holds round folders but no run.json, so the settings that made them are "
+                              "unknown: use a new --run-dir (or restore run.json)")
+        raise OutputError(f"{option} {run_dir} is not empty and is not a labkit run directory (no run.json): use a new or empty folder")
+    if not run_dir.exists():
+        check_output_folder(run_dir, kind="run", option=option)  # a folder the kit can create
+    return run_dir
+
+
 def start_run(run_dir: str | Path, description: dict) -> bool:
     """Create ``run_dir`` with ``run.json`` holding ``description``, or check that an existing one
-    was started with the same description (else ``ValueError`` naming what differs). Returns
-    whether the run directory already held a run."""
-    run_dir = Path(run_dir)
+    was started with the same description (else ``ValueError`` naming each setting that differs,
+    with its value then and now). Returns whether the run directory already held a run."""
+    from ..io import read_json_file
+
+    run_dir = check_run_dir(run_dir)
     path = run_dir / "run.json"
     description = json.loads(json.dumps(description, sort_keys=True, default=str))  # as JSON reads it back (tuples -> lists)
     if path.is_file():
-        try:
-            before = json.loads(path.read_text())
-        except json.JSONDecodeError as err:
-            raise DataFormatError(path, f"not valid JSON ({err.msg})", line=err.lineno) from None
-        different = sorted(k for k in set(before) | set(description) if before.get(k) != description.get(k) and k != "device")
+        before = read_json_file(path)
+        if not isinstance(before, dict):
+            raise DataFormatError(path, f"expected a JSON object, found {type(before).__name__}")
+        different = _differences(before, description)
         if different:
-            raise ValueError(f"{run_dir} holds a run started with other settings or data ({', '.join(different)} differ): "
+            raise ValueError(f"{run_dir} holds a run started with other settings or data ({'; '.join(different)}): "
                              "use another --run-dir, or delete this one")
         return True
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -92,33 +124,52 @@ def start_run(run_dir: str | Path, description: dict) -> bool:
 def export_run(run_dir: str | Path, out: str | Path, *, onnx: bool = False) -> Path:
     """Write the classifier of a run directory's last complete round (its best round's weights,
     as the run would use them) to ``out`` as safetensors + config.json, and with ``onnx`` also
-    ``model.onnx`` (checked against PyTorch with onnxruntime)."""
+    ``model.onnx`` (checked against PyTorch with onnxruntime), all in one atomic folder write.
+    ``out`` must be new, empty or an earlier exported model, and never the run directory itself."""
     import torch
     from safetensors.torch import load_file
 
-    from ..io import save_pretrained
+    from ..io import build_matching, read_json_file, tensor_shapes, write_pretrained_files
     from ..models import PairClassifier
+    from ..outputs import write_folder
 
+    check_export(run_dir, out)
     path = latest_round(run_dir)
-    if path is None:
-        raise FileNotFoundError(f"{run_dir}: no complete round to export (is it a DiVa run directory?)")
     state = read_state(path)
     if not state.get("model_args"):
         raise DataFormatError(path / "state.json", "no classifier in this round (saved before training)")
     config = state["config"]
     use_best = config.get("select_round") == "best" and config.get("validation_fraction", 0) > 0
     weights = path / ("best.safetensors" if use_best and (path / "best.safetensors").is_file() else "model.safetensors")
-    model = PairClassifier(**state["model_args"])
+    if not weights.is_file():
+        raise DataFormatError(path, f"no {weights.name} in this round")
+    model = build_matching(lambda: PairClassifier(**state["model_args"]), tensor_shapes(weights), path / "state.json")
     try:
         model.load_state_dict(load_file(weights))
     except Exception as err:
         raise DataFormatError(weights, f"cannot load the classifier ({type(err).__name__}: {err})") from None
-    run_info = json.loads((Path(run_dir) / "run.json").read_text()) if (Path(run_dir) / "run.json").is_file() else {}
-    out = save_pretrained(model.eval(), out, extra={"diva_config": state["config"], "round": state["round"],
-                                                    "best_round": state["best_round"], "run": run_info})
-    if onnx:
-        from ..export import export_onnx
+    run_info = read_json_file(Path(run_dir) / "run.json")
+    extra = {"diva_config": state["config"], "round": state["round"], "best_round": state.get("best_round"), "run": run_info}
 
-        with torch.no_grad():
-            export_onnx(model, Path(out) / "model.onnx")
-    return Path(out)
+    def write(tmp: Path) -> None:
+        write_pretrained_files(model.eval(), tmp, extra=extra)
+        if onnx:
+            from ..export import export_onnx
+
+            with torch.no_grad():
+                export_onnx(model, tmp / "model.onnx")
+
+    return write_folder(out, write, kind="model", option="--out")
+
+
+def check_export(run_dir: str | Path, out: str | Path) -> None:
+    """Check ``labkit export``'s folders before any work: ``run_dir`` a run directory with a
+    complete round, ``out`` a folder that may take a model and is not (and does not hold) the run."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise OutputError(f"--run-dir {run_dir}: " + ("is a file, not a folder" if run_dir.exists() else "no such folder"))
+    if not (run_dir / "run.json").is_file():
+        raise DataFormatError(run_dir, "no complete round to export (no run.json: not a DiVa run directory)")
+    if latest_round(run_dir) is None:
+        raise DataFormatError(run_dir, "no complete round to export (is it a DiVa run directory?)")
+    check_output_folder(out, kind="model", inputs=[run_dir], option="--out")

@@ -26,16 +26,38 @@ class StaticEncoder:
 
     @classmethod
     def from_word2vec_text(cls, path: str | Path, *, lang: str = "en", limit: int | None = None) -> "StaticEncoder":
-        """Load vectors in word2vec text format (a header line ``count dim``, then ``word v1 v2 ...``)."""
+        """Load vectors in word2vec text format (a header line ``count dim``, then ``word v1 v2 ...``).
+
+        A directory, a header that is not two plain integers, a count or dimension the file cannot
+        hold (which gensim would allocate first), too few vectors, or NaN/infinity in a vector
+        raise :class:`DataFormatError` naming the file; a missing file, FileNotFoundError.
+        """
         from gensim.models import KeyedVectors
 
+        from ..data.errors import DataFormatError
+        from ..data.textfile import parse_count, require_file
+
+        path = require_file(path)
+        with open(path, "rb") as handle:
+            header, first = handle.readline().split(), handle.readline().split()
+        sizes = [parse_count(token.decode("ascii", "replace")) for token in header]
+        if len(sizes) != 2 or None in sizes:
+            raise DataFormatError(path, "not a word2vec text file: line 1 must be 'count dim'", line=1)
+        count, dim = sizes
+        if count and len(first) != dim + 1:
+            raise DataFormatError(path, f"not a word2vec text file: expected a word and {dim} numbers", line=2)
+        wanted = count if limit is None else min(count, limit)  # the rows gensim allocates up front
+        if wanted * (2 * dim + 2) > path.stat().st_size:  # a vector line takes at least 2 bytes a number
+            raise DataFormatError(path, f"not a word2vec text file: {count} vectors of {dim} numbers cannot fit", line=1)
         try:
             kv = KeyedVectors.load_word2vec_format(str(path), binary=False, limit=limit)
-        except (ValueError, UnicodeDecodeError) as err:
-            from ..data.errors import DataFormatError
-
+        except (ValueError, UnicodeDecodeError, EOFError) as err:  # EOFError: fewer vectors than the count
             raise DataFormatError(path, f"not a word2vec text file: {err}") from None
-        return cls(kv, lang=lang, name=f"vectors:{Path(path).name}")
+        finite = np.isfinite(kv.vectors).all(axis=1)
+        if not finite.all():
+            word = kv.index_to_key[int(np.flatnonzero(~finite)[0])]
+            raise DataFormatError(path, "the vector holds NaN or infinity", record=word)
+        return cls(kv, lang=lang, name=f"vectors:{path.name}")
 
     @classmethod
     def train(

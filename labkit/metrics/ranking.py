@@ -4,6 +4,8 @@ Conventions (those of pyxclib, which the DiVa paper used):
 - ``ranked`` is an int array (n_items, K) of label columns, best first, padded with -1;
 - ``truth`` is a binary (n_items, n_labels) sparse matrix;
 - every item counts in the mean, so an item with no true labels scores 0;
+- arrays are as wide as min(k, the longest ranked or true list), never k itself, so a huge k
+  (``labkit eval --k 1000000000000``) costs no more than k = the longest list;
 - PSP@k and PSnDCG@k are ratios of means: the propensity-weighted score of the predictions over
   that of the best achievable ranking (each item's true labels sorted by inverse propensity).
 """
@@ -21,26 +23,30 @@ def _as_csr(truth) -> sp.csr_matrix:
 
 
 def _check(ranked: np.ndarray, truth: sp.csr_matrix, k: int) -> np.ndarray:
+    """``ranked`` cut to its first min(k, K) columns as int64. Ranks past the K given columns
+    are misses, so they are left out rather than padded: arrays never grow with k itself."""
     ranked = np.asarray(ranked)
     if ranked.ndim != 2 or ranked.shape[0] != truth.shape[0]:
         raise ValueError(f"ranked must be (n_items={truth.shape[0]}, K); got shape {ranked.shape}")
     if k < 1:
         raise ValueError("k must be at least 1")
-    if ranked.shape[1] < k:  # fewer predictions than k: the missing ranks are misses
-        pad = np.full((ranked.shape[0], k - ranked.shape[1]), -1, dtype=np.int64)
-        ranked = np.hstack([ranked.astype(np.int64), pad])
     ranked = ranked[:, :k].astype(np.int64)
     if ranked.size and ranked.max() >= truth.shape[1]:
         raise ValueError(f"ranked holds label {ranked.max()} but truth has {truth.shape[1]} columns")
     return ranked
 
 
-def hits(ranked: np.ndarray, truth, k: int) -> np.ndarray:
-    """(n_items, k) float array: 1 where the label at that rank is true, 0 otherwise (or padding)."""
-    truth = _as_csr(truth)
+def _hits(ranked: np.ndarray, truth: sp.csr_matrix, k: int) -> np.ndarray:
+    """(n_items, min(k, K)) float array: 1 where the label at that rank is true, else 0."""
     ranked = _check(ranked, truth, k)
     rows = np.broadcast_to(np.arange(ranked.shape[0])[:, None], ranked.shape)
     return (lookup(truth, rows, ranked) > 0).astype(np.float64)
+
+
+def hits(ranked: np.ndarray, truth, k: int) -> np.ndarray:
+    """(n_items, k) float array: 1 where the label at that rank is true, 0 otherwise (or padding)."""
+    found = _hits(ranked, _as_csr(truth), k)
+    return np.hstack([found, np.zeros((found.shape[0], k - found.shape[1]))])
 
 
 def _discount(k: int) -> np.ndarray:
@@ -49,27 +55,29 @@ def _discount(k: int) -> np.ndarray:
 
 def _ideal_dcg(n_true: np.ndarray, k: int) -> np.ndarray:
     """(n_items,) DCG@k of a perfect ranking for items with ``n_true`` true labels."""
-    cumulative = np.concatenate([[0.0], np.cumsum(_discount(k))])
-    return cumulative[np.minimum(n_true, k)]
+    width = min(k, int(n_true.max(initial=0)))  # the longest truth list, not k
+    cumulative = np.concatenate([[0.0], np.cumsum(_discount(width))])
+    return cumulative[np.minimum(n_true, width)]
 
 
 def precision_at_k(ranked: np.ndarray, truth, k: int) -> float:
     """Mean over items of (true labels in the top k) / k."""
-    return float(hits(ranked, truth, k).sum(axis=1).mean() / k)
+    return float(_hits(ranked, _as_csr(truth), k).sum(axis=1).mean() / k)
 
 
 def recall_at_k(ranked: np.ndarray, truth, k: int) -> float:
     """Mean over items of (true labels in the top k) / (number of true labels); 0 for none."""
     truth = _as_csr(truth)
     n_true = np.diff(truth.indptr)
-    found = hits(ranked, truth, k).sum(axis=1)
+    found = _hits(ranked, truth, k).sum(axis=1)
     return float(np.divide(found, n_true, out=np.zeros(len(found)), where=n_true > 0).mean())
 
 
 def ndcg_at_k(ranked: np.ndarray, truth, k: int) -> float:
     """Mean over items of DCG@k / ideal DCG@k with binary gains and 1/log2(rank + 1) discounts."""
     truth = _as_csr(truth)
-    dcg = hits(ranked, truth, k) @ _discount(k)
+    found = _hits(ranked, truth, k)
+    dcg = found @ _discount(found.shape[1])
     ideal = _ideal_dcg(np.diff(truth.indptr), k)
     return float(np.divide(dcg, ideal, out=np.zeros(len(dcg)), where=ideal > 0).mean())
 
@@ -91,8 +99,10 @@ def inverse_propensity(train_truth, a: float = 0.55, b: float = 1.5) -> np.ndarr
 
 
 def _best_weights(truth: sp.csr_matrix, inv_prop: np.ndarray, k: int) -> np.ndarray:
-    """(n_items, k) each item's true-label weights sorted descending, zero-padded to k."""
+    """(n_items, min(k, longest truth list)) each item's true-label weights sorted descending,
+    zero-padded."""
     n = truth.shape[0]
+    k = min(k, int(np.diff(truth.indptr).max(initial=0)))
     rows = np.repeat(np.arange(n), np.diff(truth.indptr))
     weights = inv_prop[truth.indices]
     order = np.lexsort((-weights, rows))
@@ -107,7 +117,7 @@ def _weighted_hits(ranked: np.ndarray, truth: sp.csr_matrix, inv_prop: np.ndarra
     if len(inv_prop) != truth.shape[1]:
         raise ValueError(f"inv_prop has {len(inv_prop)} entries for {truth.shape[1]} labels")
     ranked_k = _check(ranked, truth, k)
-    return hits(ranked_k, truth, k) * np.where(ranked_k >= 0, inv_prop[np.maximum(ranked_k, 0)], 0.0)
+    return _hits(ranked_k, truth, k) * np.where(ranked_k >= 0, inv_prop[np.maximum(ranked_k, 0)], 0.0)
 
 
 def psp_at_k(ranked: np.ndarray, truth, inv_prop: np.ndarray, k: int) -> float:
@@ -123,8 +133,10 @@ def psndcg_at_k(ranked: np.ndarray, truth, inv_prop: np.ndarray, k: int) -> floa
     truth = _as_csr(truth)
     ideal = _ideal_dcg(np.diff(truth.indptr), k)
     safe = np.where(ideal > 0, ideal, 1.0)
-    achieved = (_weighted_hits(ranked, truth, inv_prop, k) @ _discount(k)) / safe
-    best = (_best_weights(truth, inv_prop, k) @ _discount(k)) / safe
+    weighted = _weighted_hits(ranked, truth, inv_prop, k)
+    best_weights = _best_weights(truth, inv_prop, k)
+    achieved = (weighted @ _discount(weighted.shape[1])) / safe
+    best = (best_weights @ _discount(best_weights.shape[1])) / safe
     return float(achieved.mean() / best.mean()) if best.mean() > 0 else 0.0
 
 

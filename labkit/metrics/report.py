@@ -56,7 +56,7 @@ def evaluate_labels(
     truth = vocab.label_matrix(truth_lists)
     pred = vocab.label_matrix(pred_lists)
     result = set_scores(pred, truth)
-    width = max(ks)
+    width = min(max(ks), max((len(p) for p in pred_lists), default=0))  # not max(ks): --k 10**12
     ranked = ranked_matrix(pred_lists, vocab, width)
     inv_prop = inverse_propensity(vocab.label_matrix(train_lists)) if train_lists is not None else None
     for k in ks:
