@@ -17,7 +17,8 @@ import torch
 from labkit.audio import chunk, list_clips, load_audio, log_mel
 from labkit.embed import pick_device
 from labkit.losses import bce
-from labkit.models import MODELS, count_parameters
+from labkit.audio.sample_cnn import count_parameters
+from labkit.registry import load_all
 from labkit.paths import shared_data_dir
 
 from _report import write_report  # bench/ is on sys.path when a script here runs
@@ -46,7 +47,7 @@ def main() -> int:
         timings = []
         for device in devices:
             torch.manual_seed(0)
-            model = MODELS[name](n_tags=50).to(device).train()
+            model = load_all()[name](n_tags=50).to(device).train()
             optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
             x = batches[kind].to(device)
             y = (torch.rand(len(x), 50) < 0.1).float().to(device)

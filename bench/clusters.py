@@ -27,7 +27,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from sklearn.cluster import KMeans
 
-from labkit.cluster import (
+from labkit.tagclusters import (
     SphericalKMeans, assignment_matrix, cluster_tags, cosine_objective, items_by_clusters, tag_counts,
 )
 from labkit.data.musiccaps import musiccaps_assignments

@@ -28,7 +28,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from labkit.data.protocol import read_protocol
 from labkit.diva import METHODS, DiVaConfig, harvest
 from labkit.diva.pairs import PairSpace
-from labkit.models import PairClassifier
+from labkit.diva.classifier import PairClassifier
 from labkit.embed import build_candidate_space, get_encoder, phrase_embedder
 from labkit.metrics import evaluate_labels, format_table
 from labkit.paths import shared_data_dir

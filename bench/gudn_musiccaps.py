@@ -29,7 +29,7 @@ from labkit.data.musiccaps import read_musiccaps_table
 from labkit.data.protocol import read_protocol
 from labkit.metrics import evaluate_labels
 from labkit.paths import shared_data_dir
-from labkit.xmc import XMCConfig, train_xmc
+from labkit.gudn.training import XMCConfig, train_xmc
 
 from _report import write_report  # bench/ is on sys.path when a script here runs
 

@@ -29,10 +29,10 @@ from labkit.metrics.curves import average_precision_columns, roc_auc_columns
 from labkit.paths import shared_data_dir
 
 from _report import write_report  # bench/ is on sys.path when a script here runs
-from labkit.plots import gain_by_category_figure, gain_by_rank_figure
-from labkit.propagation import propagated_scores, transition_matrix
-from labkit.tag_categories import categorize
-from labkit.tag_experiment import (
+from labkit.propagation.plots import gain_by_category_figure, gain_by_rank_figure
+from labkit.propagation.transitions import propagated_scores, transition_matrix
+from labkit.propagation.categories import categorize
+from labkit.propagation.experiment import (
     hide_links, link_auc, playlist_song_vectors, predict_tags, relative_gain_by_category, relative_gain_by_rank, train_song_tagger,
 )
 

@@ -237,7 +237,7 @@ def _add_clusters(sub: argparse._SubParsersAction) -> None:
 
 
 def run_clusters(args: argparse.Namespace) -> int:
-    from .cluster import cluster_tags
+    from .tagclusters import cluster_tags
     from .data.tagging import read_assignments
     from .data.textfile import iter_lines
 
@@ -297,7 +297,7 @@ def _add_propagate(sub: argparse._SubParsersAction) -> None:
 def run_propagate(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .propagation import assignments_matrix, links_table, new_links, propagated_scores, tag_matrix, transition_matrix
+    from .propagation.transitions import assignments_matrix, links_table, new_links, propagated_scores, tag_matrix, transition_matrix
 
     inputs = [input_file(args.playlists, "--playlists"), input_file(args.tags, "--tags")]
     check_output_file(args.out, kind="links", inputs=inputs, option="--out")
@@ -352,7 +352,7 @@ def _add_xmc(sub: argparse._SubParsersAction) -> None:
 
 def run_xmc(args: argparse.Namespace) -> int:
     from .data.jsonl import Prediction, write_predictions
-    from .xmc import XMCConfig, train_xmc
+    from .gudn.training import XMCConfig, train_xmc
 
     inputs = [input_file(args.train, "--train"), input_file(args.predict, "--predict"), check_encoder(args.encoder)]
     check_output_file(args.out, kind="predictions", inputs=inputs, option="--out")
@@ -420,7 +420,7 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from .demo import DEMO_METHODS, run_comparison
+    from .diva.demo import DEMO_METHODS, run_comparison
     from .diva.harvest import METHODS
 
     folder = input_folder(args.data, "--data") if args.data is not None else sample_data_dir()

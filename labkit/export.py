@@ -17,23 +17,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from .models import PairClassifier
-from .models.gudn import GUDN, EncoderMLC
 
 
 def _example_inputs(model: nn.Module, batch: int = 2, length: int = 8) -> tuple[dict[str, torch.Tensor], dict]:
-    if isinstance(model, PairClassifier):
-        c = model.config
-        inputs = {"items": torch.randn(batch, c["item_dim"]), "labels": torch.randn(batch, c["label_dim"]),
-                  "features": torch.randn(batch, c["n_features"])}
-        dynamic = {name: {0: "batch"} for name in inputs}
-        return inputs, dynamic
-    if isinstance(model, (GUDN, EncoderMLC)):
-        vocab = model.encoder.config.vocab_size
-        inputs = {"input_ids": torch.randint(0, vocab, (batch, length)), "attention_mask": torch.ones(batch, length, dtype=torch.long)}
-        dynamic = {name: {0: "batch", 1: "length"} for name in inputs}
-        return inputs, dynamic
-    raise TypeError(f"ONNX export covers the pair classifier, GUDN and the encoder MLC, not {type(model).__name__}")
+    """A model's example inputs for the export: its ``example_inputs(batch, length)`` method gives
+    ``({name: tensor}, {name: {axis: "batch" | "length"}})``."""
+    if not hasattr(model, "example_inputs"):
+        raise TypeError(f"ONNX export covers the pair classifier, GUDN and the encoder MLC, not {type(model).__name__}")
+    return model.example_inputs(batch, length)
 
 
 class _FiniteLogits(nn.Module):

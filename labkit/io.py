@@ -18,20 +18,16 @@ from torch import nn
 
 from . import __version__
 from .errors import DataFormatError
-from .models import MODELS
-from .models.gudn import GUDN, EncoderMLC
 from .outputs import write_folder
+from .registry import load_all, model_name
 
-ENCODER_MODELS = {"gudn": GUDN, "encoder_mlc": EncoderMLC}
 WEIGHTS, CONFIG = "model.safetensors", "config.json"
+model_kind = model_name  # the name earlier versions used
 
 
-def model_kind(model: nn.Module) -> str:
-    """The registry name of ``model``'s class."""
-    for name, cls in {**MODELS, **ENCODER_MODELS}.items():
-        if type(model) is cls:
-            return name
-    raise TypeError(f"{type(model).__name__} is not one of the kit's models: {sorted({**MODELS, **ENCODER_MODELS})}")
+def has_hf_encoder(model: nn.Module) -> bool:
+    """Whether ``model`` is built on a Hugging Face encoder (saved as its configuration)."""
+    return hasattr(getattr(model, "encoder", None), "config") and hasattr(model.encoder.config, "to_dict")
 
 
 def checked_args(cls: type, args: object, path: Path) -> dict:
@@ -88,12 +84,10 @@ def tensor_shapes(path: Path) -> dict[str, tuple[int, ...]]:
 
 def write_pretrained_files(model: nn.Module, folder: Path, *, tokenizer=None, extra: dict | None = None) -> None:
     """Write ``model``'s weights and config (and ``tokenizer``'s files) into the existing ``folder``."""
-    kind = model_kind(model)
+    kind = model_name(model)
     config = {"labkit_version": __version__, "model": kind, "args": dict(model.config), "extra": extra or {}}
-    if kind in ENCODER_MODELS:
+    if has_hf_encoder(model):
         config["encoder"] = model.encoder.config.to_dict()
-        if kind == "gudn":
-            config["args"]["has_clusters"] = model.cluster_head is not None
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     save_file(tensors, folder / WEIGHTS, metadata={"labkit_model": kind})
     (folder / CONFIG).write_text(json.dumps(config, indent=1, sort_keys=True))
@@ -106,7 +100,7 @@ def save_pretrained(model: nn.Module, folder: str | Path, *, tokenizer=None, ext
     configuration (and ``tokenizer``'s files when given). ``extra`` is kept in the config (label
     names, settings) for whoever loads it. The folder is written as :func:`labkit.outputs.write_folder`
     writes: atomically, and replacing only an earlier saved model (never a folder of other files)."""
-    model_kind(model)  # a model the kit can load again, checked before anything is written
+    model_name(model)  # a model the kit can load again, checked before anything is written
     return write_folder(folder, lambda tmp: write_pretrained_files(model, tmp, tokenizer=tokenizer, extra=extra), kind="model")
 
 
@@ -140,7 +134,7 @@ def read_config(folder: str | Path) -> dict:
     for key in ("model", "args"):
         if key not in config:
             raise DataFormatError(folder / CONFIG, f"missing field {key!r}")
-    if not isinstance(config["model"], str) or config["model"] not in {**MODELS, **ENCODER_MODELS}:
+    if not isinstance(config["model"], str) or config["model"] not in load_all():
         raise DataFormatError(folder / CONFIG, f"unknown model {config['model']!r}")
     return config
 
@@ -165,29 +159,25 @@ def from_pretrained(folder: str | Path, *, device: str = "cpu") -> nn.Module:
     if not isinstance(args, dict):
         raise DataFormatError(folder / CONFIG, f"the model arguments must be a JSON object, found {type(args).__name__}")
     args = dict(args)
-    cls = {**MODELS, **ENCODER_MODELS}[kind]
-    if kind in ENCODER_MODELS:
-        if not isinstance(config.get("encoder"), dict) or not isinstance(config["encoder"].get("model_type"), str):
-            raise DataFormatError(folder / CONFIG, "missing or malformed field 'encoder'")
-        has_clusters = bool(args.pop("has_clusters", False))
-        n_labels = args.pop("n_labels", None)
-        checked_args(cls, {"n_labels": n_labels, **args}, folder / CONFIG)
-        encoder = _encoder_from_config(config)
-        if kind == "gudn":
-            if has_clusters and "clusters" not in shapes:
-                raise DataFormatError(folder / WEIGHTS, "the config names label clusters, the weights hold none")
-            clusters = _load_weights(folder)["clusters"] if has_clusters else None
-            make = lambda: GUDN(encoder, n_labels, clusters=clusters, **args)  # noqa: E731
-        else:
-            make = lambda: EncoderMLC(encoder, n_labels, **args)  # noqa: E731
-    else:
-        args = checked_args(cls, args, folder / CONFIG)
-        make = lambda: cls(**args)  # noqa: E731
+    cls = load_all()[kind]
+    args.pop("has_clusters", None)  # written by labkit 0.x beside GUDN's arguments; the weights say it now
+    args = checked_args(cls, args, folder / CONFIG)
+    inputs = {}  # constructor inputs that are no JSON: the encoder (from its saved configuration), saved tensors
+    if "encoder" in config:
+        if not isinstance(config["encoder"], dict) or not isinstance(config["encoder"].get("model_type"), str):
+            raise DataFormatError(folder / CONFIG, "malformed field 'encoder'")
+        inputs["encoder"] = _encoder_from_config(config)
+    import inspect
+
+    for name in inspect.signature(cls.__init__).parameters:
+        if name in shapes and name not in args:
+            inputs[name] = _load_weights(folder)[name]  # e.g. GUDN's label clusters, a buffer the constructor takes
+    make = lambda: cls(**inputs, **args)  # noqa: E731
     try:
-        model = build_matching(make, shapes, folder / CONFIG) if kind not in ENCODER_MODELS else make()
+        model = make() if "encoder" in inputs else build_matching(make, shapes, folder / CONFIG)
+    except DataFormatError:
+        raise
     except (TypeError, KeyError, ValueError, RuntimeError) as err:
-        if isinstance(err, DataFormatError):
-            raise
         raise DataFormatError(folder / CONFIG, f"the arguments do not build a {kind} ({err})") from None
     tensors = _load_weights(folder)
     try:

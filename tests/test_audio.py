@@ -93,7 +93,10 @@ def test_taggers_overfit_a_tiny_batch_of_real_clips(name, shared_audio, tmp_path
     import torch
 
     from labkit.audio import train_tagger
-    from labkit.models import MODELS, count_parameters
+    from labkit.audio.sample_cnn import count_parameters
+    from labkit.registry import load_all
+
+    MODELS = load_all()
 
     data = clip_tags(shared_audio, tmp_path)
     if name == "pons_spectrogram":
@@ -112,7 +115,7 @@ def test_taggers_overfit_a_tiny_batch_of_real_clips(name, shared_audio, tmp_path
 
 
 def test_sample_cnn_has_the_papers_size():
-    from labkit.models import SampleCNN, count_parameters
+    from labkit.audio.sample_cnn import SampleCNN, count_parameters
 
     assert 1.8e6 < count_parameters(SampleCNN(n_tags=50)) < 2.0e6  # seed 001: 1.9 million
     with pytest.raises(ValueError, match="59049"):

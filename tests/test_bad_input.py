@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from labkit.cli import main
-from labkit.cluster import SphericalKMeans, cluster_tags
+from labkit.tagclusters import SphericalKMeans, cluster_tags
 from labkit.data import Corpus, Item, read_jsonl_corpus, read_predictions
 from labkit.data.diva_json import read_diva_json
 from labkit.data.errors import DataFormatError
@@ -97,7 +97,7 @@ def test_row_duplicate_ids(name, filename, content, fragment, write):
 
 
 def test_row_duplicate_tag_assignments_count_once(write):
-    from labkit.cluster import assignment_matrix
+    from labkit.tagclusters import assignment_matrix
 
     table = read_assignments(write("a.tsv", "item\ttag\nx\trock\nx\trock\ny\trock\n"))
     assert len(table) == 3  # read as written ...

@@ -8,7 +8,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.cluster import KMeans
 
-from labkit.cluster import (
+from labkit.tagclusters import (
     SphericalKMeans, cluster_membership, cooccurrence, cosine_distance, cosine_objective, frequent_tags, items_by_clusters,
     keep_core_clusters, k_sweep, m_correlated, merge_m_correlated, normalized_cooccurrence, npmi, npmi_clusters, project,
     remove_singletons, silhouette, silhouette_per_point, tree_clusters,
@@ -179,7 +179,7 @@ def test_projections_are_tables(method):
 
 
 def test_first_variation_never_raises_the_objective_and_refining_helps():
-    from labkit.cluster.kmeans import _first_variation
+    from labkit.kmeans import _first_variation
 
     rng = np.random.default_rng(7)
     x = rng.normal(size=(400, 12)).astype(np.float32)

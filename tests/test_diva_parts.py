@@ -8,9 +8,9 @@ import scipy.sparse as sp
 import torch
 
 from labkit.embed import EmbeddingCache, TransformerEncoder, build_candidate_space
-from labkit.losses import nnpu
-from labkit.models import PairClassifier
-from labkit.scoring import coefficient_of_variation, discrimination_ability, joint_score, practical_value, semantic_novelty, tfidf
+from labkit.diva.losses import nnpu
+from labkit.diva.classifier import PairClassifier
+from labkit.diva.scoring import coefficient_of_variation, discrimination_ability, joint_score, practical_value, semantic_novelty, tfidf
 
 
 def test_tfidf_by_hand():

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from labkit.cli import main
-from labkit.models.gudn import GUDN, cls_layers, load_encoder
-from labkit.xmc import XMCConfig, label_clusters, reinforce_labels, train_xmc
+from labkit.gudn.model import GUDN, cls_layers, load_encoder
+from labkit.gudn.training import XMCConfig, label_clusters, reinforce_labels, train_xmc
 
 TEXTS = [
     "a mellow piano ballad with soft female vocal", "loud electric guitar rock with male vocal", "mellow piano and strings",

@@ -20,7 +20,7 @@ from labkit.data import Corpus, Item, write_jsonl_corpus
 from labkit.data.errors import DataFormatError
 from labkit.data.synthetic import make_synthetic_corpus, write_synthetic_corpus
 from labkit.io import from_pretrained, save_pretrained
-from labkit.models import MultiLabelClassifier
+from labkit.mlc import MultiLabelClassifier
 
 MARKER = "labkit-folder.json"  # labkit.outputs.MARKER (imported inside the tests that need the module)
 

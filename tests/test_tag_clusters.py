@@ -9,9 +9,9 @@ import pytest
 import scipy.sparse as sp
 
 from labkit.cli import main
-from labkit.cluster import cluster_tags
+from labkit.tagclusters import cluster_tags
 from labkit.embed import StaticEncoder
-from labkit.embed.tags import cooccurrence_embeddings, embed_tags, skipgram_samples
+from labkit.tagclusters.vectors import cooccurrence_embeddings, embed_tags, skipgram_samples
 
 VECTORS = """6 3
 male 1 0 0

@@ -3,7 +3,7 @@ cluster and sized by count, re-clustered in place when k, the algorithm or the c
 change; selecting points (box or lasso) or picking a cluster lists its members; m-correlated
 clusters can be merged and the clusters exported as a table.
 
-All computing is ``labkit.cluster``; projections are cached per method, so moving a control only
+All computing is ``labkit.tagclusters``; projections are cached per method, so moving a control only
 re-clusters and recolours (one WebGL trace, updated inside ``batch_update``).
 """
 
@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from labkit.cluster import cluster_vectors, merge_m_correlated, project
+from labkit.tagclusters import cluster_vectors, merge_m_correlated, project
 from labkit.errors import OutputError
 from labkit.outputs import write_output_file
 

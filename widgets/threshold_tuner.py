@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from labkit.diva.tuning import JointScoreTuner, TunerSettings
-from labkit.scoring import SCORE_PARTS
+from labkit.diva.scoring import SCORE_PARTS
 
 
 def _log10(values: np.ndarray) -> np.ndarray:

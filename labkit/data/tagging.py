@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,8 +12,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ..sparse import binary_csr
 from .errors import DataFormatError
 from .textfile import csv_rows, parse_count, read_text, require_folder
+from .vocab import Vocabulary
 
 
 def _read_tsv(path: Path, columns: tuple[str, ...], encoding: str) -> tuple[pd.DataFrame, np.ndarray]:
@@ -159,3 +162,14 @@ def read_magnatagatune(path: str | Path) -> TagMatrix:
     if not clip_ids:
         raise DataFormatError(path, "no clips after the header")
     return TagMatrix(clip_ids, paths, tags, sp.csr_matrix(np.vstack(blocks).astype(np.float32)))
+
+
+def assignment_matrix(assignments: pd.DataFrame, *, tags: Sequence[str] | None = None) -> tuple[list[str], Vocabulary, sp.csr_matrix]:
+    """From a table with columns ``item`` and ``tag``: the item ids, the tag vocabulary (``tags``
+    if given, else by first appearance) and the binary (n_items, n_tags) CSR (repeated pairs
+    count once; tags outside ``tags`` are left out)."""
+    items, item_idx = np.unique(assignments["item"].to_numpy(dtype=str), return_inverse=True)
+    vocab = Vocabulary(dict.fromkeys(tags if tags is not None else assignments["tag"]))
+    tag_idx = np.array([vocab.index.get(t, -1) for t in assignments["tag"]], dtype=np.int64)
+    keep = tag_idx >= 0
+    return list(items), vocab, binary_csr(item_idx[keep], tag_idx[keep], (len(items), len(vocab)))

@@ -19,7 +19,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..losses import bce
-from ..models.mlc import MultiLabelClassifier
+from ..mlc import MultiLabelClassifier
 from ..sparse import canonical_csr
 from .config import DiVaConfig
 from .pairs import PairSpace, new_pair_classifier, restrict_rows, score_candidates, train_pair_classifier

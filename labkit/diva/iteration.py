@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from ..embed.space import CandidateSpace
 from ..embed.transformer import pick_device
 from ..metrics import inverse_propensity, psndcg_at_k, psp_at_k, top_k_indices
-from ..scoring import discrimination_ability, joint_score, practical_value, semantic_novelty
+from .scoring import discrimination_ability, joint_score, practical_value, semantic_novelty
 from ..sparse import canonical_csr
 from .config import DiVaConfig
 from .pairs import PairSpace, mean_confidence, new_pair_classifier, restrict_rows, score_candidates, train_pair_classifier

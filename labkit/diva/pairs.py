@@ -15,9 +15,10 @@ import torch
 from tqdm.auto import tqdm
 
 from ..embed.space import CandidateSpace
-from ..losses import bce, nnpu
-from ..models.pair_classifier import PairClassifier
-from ..scoring import tfidf
+from ..losses import bce
+from .losses import nnpu
+from .classifier import PairClassifier
+from .scoring import tfidf
 from ..sparse import EntryIndex, canonical_csr, lookup
 
 N_OCCURRENCE_FEATURES = 4

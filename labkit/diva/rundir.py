@@ -130,7 +130,7 @@ def export_run(run_dir: str | Path, out: str | Path, *, onnx: bool = False) -> P
     from safetensors.torch import load_file
 
     from ..io import build_matching, read_json_file, tensor_shapes, write_pretrained_files
-    from ..models import PairClassifier
+    from .classifier import PairClassifier
     from ..outputs import write_folder
 
     check_export(run_dir, out)

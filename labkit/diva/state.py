@@ -23,7 +23,7 @@ from safetensors.torch import load_file, save_file
 from .. import __version__
 from ..errors import DataFormatError
 from ..io import checked_args, read_json_file
-from ..models import PairClassifier
+from .classifier import PairClassifier
 from ..outputs import check_output_folder, write_folder
 from .config import DiVaConfig
 from .iteration import DiVa, RoundRecord

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from ..scoring import SCORE_PARTS, coefficient_of_variation, semantic_novelty
+from .scoring import SCORE_PARTS, coefficient_of_variation, semantic_novelty
 from ..sparse import binary_csr, canonical_csr, lookup
 from .pairs import score_candidates
 

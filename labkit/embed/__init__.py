@@ -7,10 +7,10 @@
   (X2Static-style phrase vectors from one contextual pass).
 """
 
+from ..deprecation import moved_names
 from .cache import EmbeddingCache, default_cache_dir
 from .space import CandidateSpace, build_candidate_space, phrase_embedder
 from .static import StaticEncoder
-from .tags import TagVectors, cooccurrence_embeddings, embed_tags
 from .transformer import DEFAULT_MODEL, TransformerEncoder, pick_device, resolve_model
 
 
@@ -23,8 +23,10 @@ def get_encoder(name_or_path: str = DEFAULT_MODEL, **kwargs):
     return TransformerEncoder(name_or_path, **kwargs)
 
 
+__getattr__ = moved_names(__name__, {"TagVectors": "labkit.tagclusters.vectors", "embed_tags": "labkit.tagclusters.vectors",
+                                     "cooccurrence_embeddings": "labkit.tagclusters.vectors"})
+
 __all__ = [
-    "CandidateSpace", "DEFAULT_MODEL", "EmbeddingCache", "StaticEncoder", "TagVectors", "TransformerEncoder",
-    "cooccurrence_embeddings", "embed_tags",
+    "CandidateSpace", "DEFAULT_MODEL", "EmbeddingCache", "StaticEncoder", "TransformerEncoder",
     "build_candidate_space", "default_cache_dir", "phrase_embedder", "get_encoder", "pick_device", "resolve_model",
 ]

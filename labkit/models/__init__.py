@@ -1,13 +1,16 @@
-"""Torch modules of the kit; every one returns logits (losses live in :mod:`labkit.losses`)."""
+"""Deprecated: the models live with their papers (:mod:`labkit.diva.classifier`, :mod:`labkit.mlc`,
+:mod:`labkit.gudn.model`, :mod:`labkit.audio.pons`, :mod:`labkit.audio.sample_cnn`) and are found
+through :mod:`labkit.registry`; this path is kept for one release."""
 
-from .mlc import MultiLabelClassifier
-from .pair_classifier import PairClassifier
-from .pons import PonsSpectrogramTagger, PonsWaveformTagger
-from .sample_cnn import SampleCNN, count_parameters
+import warnings
 
-MODELS = {
-    "pair_classifier": PairClassifier, "mlc": MultiLabelClassifier, "sample_cnn": SampleCNN,
-    "pons_spectrogram": PonsSpectrogramTagger, "pons_waveform": PonsWaveformTagger,
-}
+from ..audio.pons import PonsSpectrogramTagger, PonsWaveformTagger
+from ..audio.sample_cnn import SampleCNN, count_parameters
+from ..diva.classifier import PairClassifier
+from ..mlc import MultiLabelClassifier
+from ..registry import MODELS
+
+warnings.warn("labkit.models moved: import the models from their papers' packages, the registry from labkit.registry; "
+              "the old path will be removed in the next release", DeprecationWarning, stacklevel=2)
 
 __all__ = ["MODELS", "MultiLabelClassifier", "PairClassifier", "PonsSpectrogramTagger", "PonsWaveformTagger", "SampleCNN", "count_parameters"]

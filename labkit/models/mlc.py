@@ -1,18 +1,5 @@
-"""Multi-label classification (DiVa Eq. 10): item vector -> one logit per gold-vocabulary label."""
+"""Deprecated: moved to :mod:`labkit.mlc` (this path is kept for one release)."""
 
-from __future__ import annotations
+from labkit.deprecation import moved
 
-import torch
-from torch import nn
-
-
-class MultiLabelClassifier(nn.Module):
-    """(B, item_dim) -> (B, n_labels) logits through one hidden ReLU layer."""
-
-    def __init__(self, item_dim: int, n_labels: int, hidden: int = 512, dropout: float = 0.1) -> None:
-        super().__init__()
-        self.config = dict(item_dim=item_dim, n_labels=n_labels, hidden=hidden, dropout=dropout)
-        self.net = nn.Sequential(nn.Linear(item_dim, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, n_labels))
-
-    def forward(self, items: torch.Tensor) -> torch.Tensor:
-        return self.net(items)
+moved(__name__, "labkit.mlc")

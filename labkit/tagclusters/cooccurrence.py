@@ -14,19 +14,9 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from ..data.tagging import assignment_matrix  # noqa: F401 (the tables every clustering starts from)
 from ..data.vocab import Vocabulary
 from ..sparse import binary_csr
-
-
-def assignment_matrix(assignments: pd.DataFrame, *, tags: Sequence[str] | None = None) -> tuple[list[str], Vocabulary, sp.csr_matrix]:
-    """From a table with columns ``item`` and ``tag``: the item ids, the tag vocabulary (``tags``
-    if given, else by first appearance) and the binary (n_items, n_tags) CSR (repeated pairs
-    count once; tags outside ``tags`` are left out)."""
-    items, item_idx = np.unique(assignments["item"].to_numpy(dtype=str), return_inverse=True)
-    vocab = Vocabulary(dict.fromkeys(tags if tags is not None else assignments["tag"]))
-    tag_idx = np.array([vocab.index.get(t, -1) for t in assignments["tag"]], dtype=np.int64)
-    keep = tag_idx >= 0
-    return list(items), vocab, binary_csr(item_idx[keep], tag_idx[keep], (len(items), len(vocab)))
 
 
 def tag_counts(items_by_tags: sp.spmatrix) -> np.ndarray:

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..embed.tags import TagVectors, cooccurrence_embeddings, embed_tags
+from .vectors import TagVectors, cooccurrence_embeddings, embed_tags
 from .agglomerative import cosine_distance, npmi_clusters, renumber_by_size, tree_clusters
 from .cooccurrence import assignment_matrix, merge_m_correlated, npmi, tag_counts
 from .filtering import frequent_tags, keep_core_clusters
-from .kmeans import SphericalKMeans
+from ..kmeans import SphericalKMeans
 from .quality import best_k, k_sweep, silhouette, silhouette_per_point
 
 EMBED_KS = (5, 10, 20, 50, 100, 200)

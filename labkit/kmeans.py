@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 from tqdm.auto import tqdm
 
-from ..sparse import unit_rows
+from .sparse import unit_rows
 
 
 def _check_points(x: np.ndarray, n_clusters: int) -> np.ndarray:

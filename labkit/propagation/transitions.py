@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .data.playlists import PlaylistCollection
-from .sparse import binary_csr
+from ..data.playlists import PlaylistCollection
+from ..sparse import binary_csr
 
 
 def _first_occurrences(playlists: PlaylistCollection) -> tuple[np.ndarray, np.ndarray]:
@@ -138,7 +138,7 @@ def assignments_matrix(playlists: PlaylistCollection, assignments) -> tuple[sp.c
     """(n_songs, n_tags) binary CSR from an (item, tag) table whose items are the playlists' song
     keys (AotM: MSD track ids or "artist - title"), and the tag names in column order. Items
     that are in no playlist are left out; none matching raises ValueError."""
-    from .cluster.cooccurrence import assignment_matrix
+    from ..data.tagging import assignment_matrix
 
     index = {key: i for i, key in enumerate(playlists.song_keys)}
     known = assignments["item"].isin(index)

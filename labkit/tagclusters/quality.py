@@ -10,7 +10,7 @@ import pandas as pd
 from sklearn.metrics import silhouette_samples, silhouette_score
 from tqdm.auto import tqdm
 
-from .kmeans import SphericalKMeans
+from ..kmeans import SphericalKMeans
 
 
 def silhouette(x: np.ndarray, labels: np.ndarray, *, metric: str = "cosine", sample_size: int | None = 5000, seed: int = 0) -> float:
