@@ -8,7 +8,7 @@ TORCH_PIN := torch==2.13.0
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 
-.PHONY: setup demo test clean-venv
+.PHONY: setup demo test lint clean-venv
 
 setup: $(STAMP)
 
@@ -19,14 +19,18 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH_PIN)"
 	echo "$(TORCH_PIN)" > $(VENV)/constraints.txt
-	$(PY) -m pip install --quiet -c $(VENV)/constraints.txt -e ".[dev]"
+	$(PY) -m pip install --quiet -c $(VENV)/constraints.txt -e ".[gui,dev]"
 	touch $(STAMP)
 
 demo: setup
 	$(VENV)/bin/labkit demo
 
-test: setup
+test: setup lint
 	$(PY) -m pytest
+
+# ruff (configured in pyproject.toml) over the library, the widgets, the tests and the benchmarks
+lint: setup
+	$(VENV)/bin/ruff check labkit widgets tests bench
 
 clean-venv:
 	rm -rf $(VENV)

@@ -13,15 +13,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _report import write_report  # bench/ is on sys.path when a script here runs
 
 from labkit.audio import chunk, list_clips, load_audio, log_mel
+from labkit.audio.sample_cnn import count_parameters
 from labkit.embed import pick_device
 from labkit.losses import bce
-from labkit.audio.sample_cnn import count_parameters
-from labkit.registry import load_all
 from labkit.paths import shared_data_dir
-
-from _report import write_report  # bench/ is on sys.path when a script here runs
+from labkit.registry import load_all
 
 INPUTS = {"sample_cnn": ("waveform", 3**10), "pons_waveform": ("waveform", 3**10), "pons_spectrogram": ("log-mel", 128)}
 

@@ -25,18 +25,22 @@ import pandas as pd
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from _report import write_report  # bench/ is on sys.path when a script here runs
 from sklearn.cluster import KMeans
 
-from labkit.tagclusters import (
-    SphericalKMeans, assignment_matrix, cluster_tags, cosine_objective, items_by_clusters, tag_counts,
-)
 from labkit.data.musiccaps import musiccaps_assignments
 from labkit.data.tagging import read_hetrec_lastfm
 from labkit.embed import StaticEncoder, get_encoder
 from labkit.metrics import count_score_correlation, mean_ir
 from labkit.paths import shared_data_dir
-
-from _report import write_report  # bench/ is on sys.path when a script here runs
+from labkit.tagclusters import (
+    SphericalKMeans,
+    assignment_matrix,
+    cluster_tags,
+    cosine_objective,
+    items_by_clusters,
+    tag_counts,
+)
 
 KS = (5, 10, 20, 50, 100, 200)
 SYNONYMS = {
@@ -81,7 +85,7 @@ def kmeans_speed(x: np.ndarray, k: int, *, n_init: int = 4, kit_n_init: int = 4,
     restarts) vs scikit-learn's KMeans (greedy k-means++, ``n_init`` restarts) on the same unit rows."""
     unit = (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
     out = {}
-    for name, fit in (("kit", lambda: SphericalKMeans(n_clusters=k, n_init=kit_n_init, seed=0).fit(unit).labels_),
+    for name, fit in (("kit", lambda: SphericalKMeans(n_clusters=k, n_init=kit_n_init, random_state=0).fit(unit).labels_),
                       ("sklearn", lambda: KMeans(n_clusters=k, n_init=n_init, random_state=0).fit(unit).labels_)):
         best, labels = np.inf, None
         for _ in range(repeats):

@@ -25,15 +25,15 @@ import torch
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from _report import write_report  # bench/ is on sys.path when a script here runs
+
 from labkit.data.protocol import read_protocol
 from labkit.diva import METHODS, DiVaConfig, harvest
-from labkit.diva.pairs import PairSpace
 from labkit.diva.classifier import PairClassifier
+from labkit.diva.pairs import PairSpace
 from labkit.embed import build_candidate_space, get_encoder, phrase_embedder
 from labkit.metrics import evaluate_labels, format_table
 from labkit.paths import shared_data_dir
-
-from _report import write_report  # bench/ is on sys.path when a script here runs
 
 GOLD_COLUMNS = ["P", "R", "F1", "nDCG@5", "PSP@5", "PSnDCG@5", "SP", "SR", "SF1"]
 COMPLETE_COLUMNS = ["P", "R", "F1", "SP", "SR", "SF1", "coverage"]

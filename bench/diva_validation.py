@@ -27,6 +27,8 @@ import scipy.sparse as sp
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from _report import write_report  # bench/ is on sys.path when a script here runs
+
 from labkit.data import complete_label_set, read_musiccaps
 from labkit.data.protocol import read_protocol
 from labkit.diva import DiVaConfig
@@ -34,8 +36,6 @@ from labkit.diva.harvest import gold_matrix, method_scores, to_predictions
 from labkit.embed import build_candidate_space, get_encoder
 from labkit.metrics import format_table
 from labkit.paths import shared_data_dir
-
-from _report import write_report  # bench/ is on sys.path when a script here runs
 
 THRESHOLDS = (0.4, 0.5, 0.6)
 # name -> (method, changes to the default DiVaConfig)

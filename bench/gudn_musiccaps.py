@@ -24,14 +24,13 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np
+from _report import write_report  # bench/ is on sys.path when a script here runs
 
 from labkit.data.musiccaps import read_musiccaps_table
 from labkit.data.protocol import read_protocol
+from labkit.gudn.training import XMCConfig, train_xmc
 from labkit.metrics import evaluate_labels
 from labkit.paths import shared_data_dir
-from labkit.gudn.training import XMCConfig, train_xmc
-
-from _report import write_report  # bench/ is on sys.path when a script here runs
 
 VARIANTS = {
     "MLC (same encoder)": dict(method="mlc"),

@@ -23,18 +23,23 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
+from _report import write_report  # bench/ is on sys.path when a script here runs
 
 from labkit.data.playlists import read_yes_dataset
 from labkit.metrics.curves import average_precision_columns, roc_auc_columns
 from labkit.paths import shared_data_dir
-
-from _report import write_report  # bench/ is on sys.path when a script here runs
-from labkit.propagation.plots import gain_by_category_figure, gain_by_rank_figure
-from labkit.propagation.transitions import propagated_scores, transition_matrix
 from labkit.propagation.categories import categorize
 from labkit.propagation.experiment import (
-    hide_links, link_auc, playlist_song_vectors, predict_tags, relative_gain_by_category, relative_gain_by_rank, train_song_tagger,
+    hide_links,
+    link_auc,
+    playlist_song_vectors,
+    predict_tags,
+    relative_gain_by_category,
+    relative_gain_by_rank,
+    train_song_tagger,
 )
+from labkit.propagation.plots import gain_by_category_figure, gain_by_rank_figure
+from labkit.propagation.transitions import propagated_scores, transition_matrix
 
 R_VALUES = (0.1, 0.2, 0.4, 0.6, 0.8)
 

@@ -24,6 +24,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np
+from _report import write_report  # bench/ is on sys.path when a script here runs
 
 from labkit.data.protocol import read_protocol
 from labkit.diva import DiVa, DiVaConfig
@@ -31,8 +32,6 @@ from labkit.diva.harvest import gold_matrix
 from labkit.diva.tuning import JointScoreTuner, TunerSettings
 from labkit.embed import build_candidate_space, get_encoder
 from labkit.paths import shared_data_dir
-
-from _report import write_report  # bench/ is on sys.path when a script here runs
 
 
 def median_seconds(fn, values) -> float:

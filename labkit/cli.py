@@ -10,12 +10,11 @@ from pathlib import Path
 
 from . import __version__
 from .data import read_jsonl_corpus, read_predictions
+from .embed.transformer import DEFAULT_MODEL as DEFAULT_ENCODER  # noqa: E402 (the one default encoder name)
 from .errors import USER_ERRORS, DataFormatError, OutputError, UsageError
 from .metrics import evaluate_labels
 from .outputs import check_output_file, check_output_folder, write_output_file
 from .paths import sample_data_dir
-
-DEFAULT_ENCODER = "all-MiniLM-L6-v2"
 
 
 # ----------------------------------------------------------------------------- checks before work
@@ -237,9 +236,9 @@ def _add_clusters(sub: argparse._SubParsersAction) -> None:
 
 
 def run_clusters(args: argparse.Namespace) -> int:
-    from .tagclusters import cluster_tags
     from .data.tagging import read_assignments
     from .data.textfile import iter_lines
+    from .tagclusters import cluster_tags
 
     inputs = [input_file(args.assignments, "--assignments"), input_file(args.vectors, "--vectors"), input_file(args.core, "--core")]
     if args.method == "embed" and not args.cooccurrence and not args.vectors:

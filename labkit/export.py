@@ -18,7 +18,6 @@ import torch
 from torch import nn
 
 
-
 def _example_inputs(model: nn.Module, batch: int = 2, length: int = 8) -> tuple[dict[str, torch.Tensor], dict]:
     """A model's example inputs for the export: its ``example_inputs(batch, length)`` method gives
     ``({name: tensor}, {name: {axis: "batch" | "length"}})``."""

@@ -10,21 +10,27 @@ sparse (k, n) x (n, d) product: no loop over points.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import numbers
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from .sparse import unit_rows
+
+_RESHAPE = "Reshape your data with x.reshape(-1, 1) for one feature or x.reshape(1, -1) for one point"
 
 
 def _check_points(x: np.ndarray, n_clusters: int) -> np.ndarray:
     x = np.asarray(x, dtype=np.float32)
     if x.ndim != 2:
-        raise ValueError(f"points must be a 2-D array (n, dim), got shape {x.shape}")
+        raise ValueError(f"points must be a 2-D array (n, dim), got shape {x.shape}: {_RESHAPE}")
     if x.shape[1] == 0:
-        raise ValueError(f"the {len(x)} points are zero-length vectors (dimension 0): nothing to cluster by")
+        raise ValueError(f"the {len(x)} points are zero-length vectors (dimension 0): nothing to cluster by "
+                         f"(0 feature(s) (shape={x.shape}) while a minimum of 1 is required.)")
     if not np.isfinite(x).all():
         row = int(np.flatnonzero(~np.isfinite(x).all(axis=1))[0])
         raise ValueError(f"point {row} holds NaN or infinite values")
@@ -73,43 +79,144 @@ def _centroids(x: np.ndarray, labels: np.ndarray, k: int) -> tuple[np.ndarray, n
     return unit_rows(sums), np.bincount(labels, minlength=k)
 
 
-@dataclass
-class SphericalKMeans:
-    """Spherical k-means with k-means++ seeding and ``n_init`` restarts (the best objective wins).
+_DEPRECATED = "deprecated"
 
-    refine_rounds: at most this many rounds of first-variation moves after Lloyd settles (0: plain
-    spherical k-means).
+
+def _generator(random_state) -> np.random.Generator:
+    """A numpy Generator from ``random_state``: an int or None (``np.random.default_rng``), a
+    Generator (used as is), or a legacy ``RandomState`` (one draw seeds a new Generator)."""
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
+    if random_state is None or isinstance(random_state, (np.random.Generator, np.random.SeedSequence, np.random.BitGenerator)):
+        return np.random.default_rng(random_state)
+    if isinstance(random_state, (numbers.Integral, np.integer)) and not isinstance(random_state, bool):
+        return np.random.default_rng(int(random_state))
+    raise ValueError(f"random_state must be an int, None, a numpy Generator or RandomState, got {random_state!r}")
+
+
+def _as_points(x) -> np.ndarray:
+    """x as a dense numeric array (shape checked later); sparse, complex or non-numeric input raises."""
+    if sp.issparse(x):
+        raise TypeError("SphericalKMeans needs dense input: a sparse matrix was passed; use x.toarray()")
+    x = np.asarray(x)
+    if x.dtype == object or not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
+        try:
+            x = x.astype(np.float64)
+        except (TypeError, ValueError) as error:
+            kind = TypeError if isinstance(error, TypeError) else ValueError
+            raise kind(f"points must be numbers, got an array of dtype {x.dtype}: {error}") from error
+    if np.iscomplexobj(x):
+        raise ValueError("points must be real numbers: Complex data not supported")
+    return x
+
+
+class SphericalKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
+    """Spherical k-means with k-means++ seeding and ``n_init`` restarts (the best objective wins),
+    a scikit-learn estimator (``get_params``/``set_params``, ``clone``, pipelines).
+
+    Parameters (keyword-only, stored unchanged): ``n_clusters``; ``n_init`` restarts;
+    ``max_iter`` Lloyd iterations per run; ``tol`` (stop when the objective drops by at most
+    ``tol * n``); ``refine_rounds``: at most this many rounds of first-variation moves after
+    Lloyd settles (0: plain spherical k-means); ``random_state``: int, None, or a numpy
+    Generator/RandomState (the same int gives the same result); ``progress``: a progress bar over
+    the restarts. ``seed`` is the deprecated name of ``random_state`` (a DeprecationWarning; it
+    will be removed in the next release).
 
     Fitted attributes: ``labels_`` (n,), ``cluster_centers_`` (k, dim) unit rows, ``objective_``
-    (within-cluster cosine distance, lower is better), ``n_iter_``.
+    (within-cluster cosine distance, lower is better), ``inertia_`` (the same number, under
+    scikit-learn's name), ``n_iter_``, ``n_features_in_``.
+
+    ``predict`` gives the nearest centre (largest cosine), ``transform`` the cosine distances
+    1 - cos to every centre (n, k), and ``score`` minus the cosine objective of x against the
+    fitted centres (higher is better, as in ``sklearn.cluster.KMeans.score``).
     """
 
-    n_clusters: int = 8
-    n_init: int = 4
-    max_iter: int = 100
-    tol: float = 1e-4
-    refine_rounds: int = 10
-    seed: int = 0
-    progress: bool = False
+    def __init__(
+        self,
+        *,
+        n_clusters: int = 8,
+        n_init: int = 4,
+        max_iter: int = 100,
+        tol: float = 1e-4,
+        refine_rounds: int = 10,
+        random_state=0,
+        progress: bool = False,
+        seed=_DEPRECATED,
+    ) -> None:
+        self.n_clusters = n_clusters
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.refine_rounds = refine_rounds
+        self.random_state = random_state
+        self.progress = progress
+        self.seed = seed
 
-    def fit(self, x: np.ndarray) -> "SphericalKMeans":
-        """x: (n, dim) vectors (normalised here); zero rows or NaN raise ValueError naming the row."""
-        x = _check_points(x, self.n_clusters)
-        rng = np.random.default_rng(self.seed)
+    def _random_state(self):
+        if isinstance(self.seed, str) and self.seed == _DEPRECATED:
+            return self.random_state
+        warnings.warn(
+            "SphericalKMeans(seed=...) is deprecated and will be removed in the next release: use random_state=... "
+            "(seed, when given, is used in place of random_state)",
+            DeprecationWarning, stacklevel=3,
+        )
+        return self.seed
+
+    def _check_params(self) -> None:
+        for name in ("n_clusters", "n_init", "max_iter"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if isinstance(self.refine_rounds, bool) or not isinstance(self.refine_rounds, (numbers.Integral, np.integer)) or self.refine_rounds < 0:
+            raise ValueError(f"refine_rounds must be a non-negative integer, got {self.refine_rounds!r}")
+        if not isinstance(self.tol, numbers.Real) or not self.tol >= 0:
+            raise ValueError(f"tol must be a non-negative number, got {self.tol!r}")
+
+    def fit(self, X, y=None) -> SphericalKMeans:
+        """X: (n, dim) vectors (normalised here); zero rows or NaN raise ValueError naming the row.
+        y is ignored. Returns self."""
+        self._check_params()
+        rng = _generator(self._random_state())
+        x = _check_points(_as_points(X), self.n_clusters)
         best = None
         for _ in tqdm(range(self.n_init), desc=f"spherical k-means, k={self.n_clusters}", disable=not self.progress):
             run = self._single_run(x, rng)
             if best is None or run[2] < best[2]:
                 best = run
         self.labels_, self.cluster_centers_, self.objective_, self.n_iter_ = best
+        self.inertia_ = self.objective_
+        self.n_features_in_ = x.shape[1]
         return self
 
-    def fit_predict(self, x: np.ndarray) -> np.ndarray:
-        return self.fit(x).labels_
+    def fit_predict(self, X, y=None) -> np.ndarray:
+        """Fit on X and return the (n,) labels of its rows (``labels_``)."""
+        return self.fit(X).labels_
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        """(n,) index of the nearest centre (largest cosine) of each row of x."""
-        return np.argmax(unit_rows(np.asarray(x, dtype=np.float32)) @ self.cluster_centers_.T, axis=1)
+    def _unit_input(self, X) -> np.ndarray:
+        """X checked against the fitted model and scaled to unit rows (zero rows stay zero)."""
+        check_is_fitted(self, ("cluster_centers_", "labels_"))
+        x = np.asarray(_as_points(X), dtype=np.float32)
+        if x.ndim != 2:
+            raise ValueError(f"points must be a 2-D array (n, dim), got shape {x.shape}: {_RESHAPE}")
+        if x.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {x.shape[1]} features, but SphericalKMeans is expecting {self.n_features_in_} features as input")
+        if not np.isfinite(x).all():
+            row = int(np.flatnonzero(~np.isfinite(x).all(axis=1))[0])
+            raise ValueError(f"point {row} holds NaN or infinite values")
+        return unit_rows(x)
+
+    def predict(self, X) -> np.ndarray:
+        """(n,) index of the nearest centre (largest cosine) of each row of X."""
+        return np.argmax(self._unit_input(X) @ self.cluster_centers_.T, axis=1)
+
+    def transform(self, X) -> np.ndarray:
+        """(n, k) cosine distances 1 - cos(x_i, c_j) from each row of X to each centre."""
+        return 1.0 - self._unit_input(X) @ self.cluster_centers_.T
+
+    def score(self, X, y=None) -> float:
+        """Minus the within-cluster cosine distance of X's rows to their nearest fitted centres."""
+        sims = self._unit_input(X) @ self.cluster_centers_.T
+        return -float(len(sims) - sims.max(axis=1).sum(dtype=np.float64))
 
     def _single_run(self, x: np.ndarray, rng: np.random.Generator):
         """Seeding, Lloyd iterations, then rounds of first-variation moves (each followed by Lloyd

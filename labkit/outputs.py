@@ -301,7 +301,7 @@ def write_folder(folder: str | Path, write: Callable[[Path], None], *, kind: str
                   "note": "labkit replaces this folder only with another of the same kind, and only while it holds no other files"}
         (tmp / MARKER).write_text(json.dumps(marker, indent=1) + "\n", encoding="utf-8")
         file_mode, dir_mode = 0o666 & ~_umask(), 0o777 & ~_umask()
-        for root, dirs, names in os.walk(tmp):
+        for root, _dirs, names in os.walk(tmp):
             os.chmod(root, dir_mode)
             for name in names:
                 path = Path(root) / name

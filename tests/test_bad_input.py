@@ -4,13 +4,11 @@ commands print that message and exit with status 2, leaving earlier output files
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from labkit.cli import main
-from labkit.tagclusters import SphericalKMeans, cluster_tags
 from labkit.data import Corpus, Item, read_jsonl_corpus, read_predictions
 from labkit.data.diva_json import read_diva_json
 from labkit.data.errors import DataFormatError
@@ -18,6 +16,7 @@ from labkit.data.musiccaps import read_musiccaps_table
 from labkit.data.playlists import read_aotm_json, read_yes_playlists, read_yes_tags
 from labkit.data.tagging import read_assignments, read_hetrec_lastfm, read_magnatagatune
 from labkit.metrics import evaluate_labels
+from labkit.tagclusters import SphericalKMeans, cluster_tags
 
 MC_HEADER = "ytid,start_s,end_s,caption,aspect_list\n"
 

@@ -9,9 +9,25 @@ import scipy.sparse as sp
 from sklearn.cluster import KMeans
 
 from labkit.tagclusters import (
-    SphericalKMeans, cluster_membership, cooccurrence, cosine_distance, cosine_objective, frequent_tags, items_by_clusters,
-    keep_core_clusters, k_sweep, m_correlated, merge_m_correlated, normalized_cooccurrence, npmi, npmi_clusters, project,
-    remove_singletons, silhouette, silhouette_per_point, tree_clusters,
+    SphericalKMeans,
+    cluster_membership,
+    cooccurrence,
+    cosine_distance,
+    cosine_objective,
+    frequent_tags,
+    items_by_clusters,
+    k_sweep,
+    keep_core_clusters,
+    m_correlated,
+    merge_m_correlated,
+    normalized_cooccurrence,
+    npmi,
+    npmi_clusters,
+    project,
+    remove_singletons,
+    silhouette,
+    silhouette_per_point,
+    tree_clusters,
 )
 
 
@@ -29,7 +45,7 @@ def same_partition(a: np.ndarray, b: np.ndarray) -> bool:
 
 def test_spherical_kmeans_finds_directions_whatever_the_lengths():
     x, truth = directions()
-    model = SphericalKMeans(n_clusters=3, seed=0).fit(x)
+    model = SphericalKMeans(n_clusters=3, random_state=0).fit(x)
     assert same_partition(model.labels_, truth)
     np.testing.assert_allclose(np.linalg.norm(model.cluster_centers_, axis=1), 1.0, atol=1e-5)
     assert model.objective_ == pytest.approx(cosine_objective(x, model.labels_), rel=1e-5)
@@ -40,14 +56,14 @@ def test_spherical_kmeans_objective_by_hand():
     # two clusters of two unit vectors each at +-30 degrees around the axes: distance 1 - cos 30 each
     c, s = np.cos(np.pi / 6), np.sin(np.pi / 6)
     x = np.array([[c, s], [c, -s], [s, c], [-s, c]])
-    model = SphericalKMeans(n_clusters=2, seed=1).fit(x)
+    model = SphericalKMeans(n_clusters=2, random_state=1).fit(x)
     assert model.objective_ == pytest.approx(4 * (1 - c), abs=1e-5)
 
 
 def test_spherical_kmeans_is_reproducible_and_beats_or_ties_sklearn():
     x, _ = directions(seed=3, n=300, dim=16, groups=6, spread=0.6)
-    a = SphericalKMeans(n_clusters=6, n_init=4, seed=5).fit(x)
-    b = SphericalKMeans(n_clusters=6, n_init=4, seed=5).fit(x)
+    a = SphericalKMeans(n_clusters=6, n_init=4, random_state=5).fit(x)
+    b = SphericalKMeans(n_clusters=6, n_init=4, random_state=5).fit(x)
     np.testing.assert_array_equal(a.labels_, b.labels_)
     unit = x / np.linalg.norm(x, axis=1, keepdims=True)
     theirs = KMeans(n_clusters=6, n_init=4, random_state=5).fit(unit).labels_
@@ -190,6 +206,91 @@ def test_first_variation_never_raises_the_objective_and_refining_helps():
         labels, moved = _first_variation(x, labels, 10)
         assert cosine_objective(x, labels) <= before + 1e-4
         assert np.bincount(labels, minlength=10).min() > 0
-    plain = SphericalKMeans(n_clusters=10, n_init=2, refine_rounds=0, seed=3).fit(x)
-    refined = SphericalKMeans(n_clusters=10, n_init=2, seed=3).fit(x)
+    plain = SphericalKMeans(n_clusters=10, n_init=2, refine_rounds=0, random_state=3).fit(x)
+    refined = SphericalKMeans(n_clusters=10, n_init=2, random_state=3).fit(x)
     assert refined.objective_ <= plain.objective_ + 1e-6
+
+
+def test_spherical_kmeans_is_a_sklearn_estimator():
+    from sklearn.base import clone
+    from sklearn.exceptions import NotFittedError
+
+    model = SphericalKMeans(n_clusters=3, random_state=1)
+    params = model.get_params()
+    assert params == {"n_clusters": 3, "n_init": 4, "max_iter": 100, "tol": 1e-4, "refine_rounds": 10, "random_state": 1,
+                      "progress": False, "seed": "deprecated"}
+    copy = clone(model)
+    assert copy is not model and copy.get_params() == params
+    assert model.set_params(n_init=2) is model and model.n_init == 2 and copy.n_init == 4
+    with pytest.raises(TypeError):
+        SphericalKMeans(3)  # options are keyword-only
+    x, truth = directions(seed=6)
+    for method in ("predict", "transform", "score"):
+        with pytest.raises(NotFittedError):
+            getattr(copy, method)(x)
+    assert copy.fit(x) is copy
+    assert not hasattr(clone(copy), "labels_")  # clone copies the parameters, not the fit
+    labels = SphericalKMeans(n_clusters=3, random_state=1).fit_predict(x)
+    np.testing.assert_array_equal(labels, copy.labels_)
+    assert same_partition(labels, truth) and copy.n_features_in_ == x.shape[1]
+
+
+def test_spherical_kmeans_transform_score_and_predict_agree_by_hand():
+    c, s = np.cos(np.pi / 6), np.sin(np.pi / 6)
+    x = np.array([[c, s], [c, -s], [s, c], [-s, c]])
+    model = SphericalKMeans(n_clusters=2, random_state=1).fit(x)
+    order = np.argsort(model.cluster_centers_[:, 0])[::-1]  # the centre on the x axis first
+    np.testing.assert_allclose(model.cluster_centers_[order], [[1, 0], [0, 1]], atol=1e-6)
+    distances = model.transform(x * 5)[:, order]
+    np.testing.assert_allclose(distances, [[1 - c, 1 - s], [1 - c, 1 + s], [1 - s, 1 - c], [1 + s, 1 - c]], atol=1e-6)
+    np.testing.assert_array_equal(model.predict(x), order[[0, 0, 1, 1]])
+    assert model.score(x) == pytest.approx(-4 * (1 - c), abs=1e-5) == pytest.approx(-model.objective_, abs=1e-5)
+    assert model.inertia_ == model.objective_
+    with pytest.raises(ValueError, match="X has 3 features, but SphericalKMeans is expecting 2"):
+        model.predict(np.ones((2, 3)))
+
+
+def test_spherical_kmeans_random_state_and_deprecated_seed():
+    x, _ = directions(seed=3, n=300, dim=16, groups=6, spread=0.6)
+    a = SphericalKMeans(n_clusters=6, n_init=2, random_state=5).fit(x)
+    with pytest.warns(DeprecationWarning, match="random_state"):
+        b = SphericalKMeans(n_clusters=6, n_init=2, seed=5).fit(x)
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    np.testing.assert_array_equal(a.cluster_centers_, b.cluster_centers_)
+    c = SphericalKMeans(n_clusters=6, n_init=2, random_state=np.random.default_rng(5)).fit(x)
+    np.testing.assert_array_equal(a.labels_, c.labels_)  # an int seeds np.random.default_rng
+    with pytest.raises(ValueError, match="random_state"):
+        SphericalKMeans(n_clusters=2, random_state="five").fit(x)
+    with pytest.raises(ValueError, match="n_init must be a positive integer"):
+        SphericalKMeans(n_clusters=2, n_init=0).fit(x)
+
+
+def test_spherical_kmeans_in_a_pipeline_and_grid_search():
+    from sklearn.model_selection import GridSearchCV, KFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import Normalizer
+
+    x, truth = directions(seed=8, n=90, groups=3)
+    pipe = make_pipeline(Normalizer(), SphericalKMeans(n_clusters=3, random_state=0))
+    labels = pipe.fit_predict(x)
+    assert same_partition(labels, truth)
+    np.testing.assert_array_equal(pipe.predict(x), labels)
+    assert pipe.transform(x).shape == (len(x), 3)
+    np.testing.assert_array_equal(pipe[-1].labels_, SphericalKMeans(n_clusters=3, random_state=0).fit(x).labels_)
+    # the held-out score (minus the cosine objective) climbs steeply up to the 3 true directions, then flattens
+    search = GridSearchCV(pipe, {"sphericalkmeans__n_clusters": [1, 2, 3, 4]}, cv=KFold(3, shuffle=True, random_state=0)).fit(x)
+    scores = search.cv_results_["mean_test_score"]
+    assert np.all(np.diff(scores) > 0)
+    assert scores[2] - scores[1] > 20 * (scores[3] - scores[2])
+
+
+def test_spherical_kmeans_passes_sklearn_estimator_checks():
+    import inspect
+
+    from sklearn.utils.estimator_checks import check_estimator
+
+    if "expected_failed_checks" not in inspect.signature(check_estimator).parameters:
+        pytest.skip("scikit-learn < 1.6 has no expected_failed_checks")
+    # zero rows (which integer test data holds) have no direction: SphericalKMeans rejects them on purpose
+    check_estimator(SphericalKMeans(n_clusters=2, n_init=2),
+                    expected_failed_checks={"check_estimators_dtypes": "zero rows are rejected: they have no direction"})

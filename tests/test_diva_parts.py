@@ -7,10 +7,10 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from labkit.embed import EmbeddingCache, TransformerEncoder, build_candidate_space
-from labkit.diva.losses import nnpu
 from labkit.diva.classifier import PairClassifier
+from labkit.diva.losses import nnpu
 from labkit.diva.scoring import coefficient_of_variation, discrimination_ability, joint_score, practical_value, semantic_novelty, tfidf
+from labkit.embed import EmbeddingCache, TransformerEncoder, build_candidate_space
 
 
 def test_tfidf_by_hand():

@@ -68,7 +68,7 @@ def test_diva_steps_by_hand(small, space):
     assert not accepted & rejected
     run.evaluate()
     assert run.history[0].total_pseudo == added and run.history[0].seconds["train"] > 0
-    run.round += 1
+    assert run.next_round() and run.round == 1  # round 0 may always go on (rounds=2)
     run.train()  # fine-tunes on gold + pseudo-labels
     assert run.positives().nnz == ((gold + run.pseudo) > 0).sum()
 
@@ -82,12 +82,57 @@ def test_variants_run_and_keep_a_history(small, space, variant):
     assert scores.nnz > 0
 
 
-def test_every_method_predicts_and_seeds_reproduce(small, space):
+def expected_predictions(scores, rows, space, *, threshold, top_k, nested):
+    """What harvest should write, worked out here from the method's score matrix: per item the
+    stored candidates scoring >= threshold (or the top_k best), best first (ties: lower phrase
+    index), without phrases whose words sit inside, or hold, a better kept phrase."""
+    def inside(a, b):
+        return any(b[i : i + len(a)] == a for i in range(len(b) - len(a) + 1))
+
+    scores = scores.tocsr()
+    out = []
+    for row in rows:
+        start, end = scores.indptr[row], scores.indptr[row + 1]
+        entries = sorted(zip(scores.indices[start:end].tolist(), scores.data[start:end].tolist()), key=lambda e: (-e[1], e[0]))
+        entries = entries[:top_k] if threshold is None else [e for e in entries if e[1] >= threshold]
+        kept = []
+        for j, value in entries:
+            words = space.phrases[j].split()
+            if not nested or not any(inside(words, w) or inside(w, words) for w, _, _ in kept):
+                kept.append((words, space.phrases[j], value))
+        out.append(([label for _, label, _ in kept], [value for _, _, value in kept]))
+    return out
+
+
+def test_every_method_predicts_and_seeds_reproduce(small, space, monkeypatch):
+    import importlib
+
+    import scipy.sparse as sp
+
+    harvest_module = importlib.import_module("labkit.diva.harvest")  # the module (labkit.diva.harvest is also the function)
+
+    captured, real_scores = [], harvest_module.method_scores
+
+    def keep_scores(*args, **kwargs):  # the score matrix each method hands to harvest
+        captured.append(real_scores(*args, **kwargs))
+        return captured[-1]
+
+    monkeypatch.setattr(harvest_module, "method_scores", keep_scores)
+    rows = np.arange(len(small.train), len(small.train) + len(small.test_comments))
+    config = DiVaConfig(**FAST)
+    predicted = {}
     for method in METHODS:
-        a = harvest(small.train, small.test_comments, method=method, gold_vocabulary=small.gold_vocab, config=DiVaConfig(**FAST), space=space)
+        a = harvest(small.train, small.test_comments, method=method, gold_vocabulary=small.gold_vocab, config=config, space=space)
         assert [p.id for p in a.predictions] == small.test_comments.ids
-        for p in a.predictions:
-            assert list(p.scores) == sorted(p.scores, reverse=True)
+        scores, _, top_k = captured[-1]
+        expected = expected_predictions(sp.csr_matrix(scores), rows, space, threshold=None if top_k else config.predict_threshold,
+                                        top_k=top_k, nested=config.suppress_nested and method != "tfidf")
+        predicted[method] = sum(len(labels) for labels, _ in expected)
+        for p, (labels, values) in zip(a.predictions, expected):
+            assert list(p.labels) == labels, method
+            np.testing.assert_allclose(p.scores, values, rtol=1e-12, err_msg=method)
+    # with these tiny settings mlc, nnpu and nst-mlc stay below the 0.5 threshold; the rest predict
+    assert {m for m, n in predicted.items() if n > 0} >= {"diva", "diva-static", "diva-light", "eq2", "nst-eq2", "tfidf"}, predicted
     a = harvest(small.train, small.test_comments, method="diva", config=DiVaConfig(**FAST), space=space)
     b = harvest(small.train, small.test_comments, method="diva", config=DiVaConfig(**FAST), space=space)
     assert a.predictions == b.predictions
@@ -103,7 +148,7 @@ def chinese_corpus(n: int, seed: int, labelled: bool):
     items = []
     for i in range(n):
         labels = [g[int(rng.integers(len(g)))] for g in (CHINESE_GROUPS[j] for j in rng.choice(len(CHINESE_GROUPS), 2, replace=False))]
-        comments = [CHINESE_TEMPLATES[int(rng.integers(len(CHINESE_TEMPLATES)))].format(l) for l in labels]
+        comments = [CHINESE_TEMPLATES[int(rng.integers(len(CHINESE_TEMPLATES)))].format(label) for label in labels]
         comments.append(CHINESE_FILLERS[int(rng.integers(len(CHINESE_FILLERS)))])
         items.append(Item(f"{'s' if labelled else 't'}{i}", tuple(comments), tuple(labels) if labelled else None))
     return Corpus(items)
@@ -133,5 +178,13 @@ def test_command_in_english_then_eval(tmp_path, tiny_bert, small, capsys):
         assert main(["diva", "--train", str(tmp_path / "train.jsonl"), "--predict", str(tmp_path / "in.jsonl"), "--out",
                      str(tmp_path / f"{method}.jsonl"), "--method", method, "--encoder", str(tiny_bert), "--device", "cpu"]) == 0
         assert main(["eval", "--pred", str(tmp_path / f"{method}.jsonl"), "--truth", str(tmp_path / "truth.jsonl"), "--json"]) == 0
-    result = json.loads(capsys.readouterr().out.split("\n}\n")[-2] + "\n}")
-    assert 0 <= result["coverage"] <= 1
+    reports = [json.loads(block + "\n}") for block in capsys.readouterr().out.split("\n}\n")[-3:-1]]
+    # each report (eq2, then tfidf) against set metrics worked out here from the two files
+    mean = lambda values: sum(values) / len(values)
+    for method, result in zip(("eq2", "tfidf"), reports):
+        predicted = {p.id: set(p.labels) for p in read_predictions(tmp_path / f"{method}.jsonl")}
+        pairs = [(predicted.get(item.id, set()), set(item.labels)) for item in small.test_complete]
+        assert result["coverage"] == pytest.approx(mean([len(p & t) / len(p | t) if p | t else 0.0 for p, t in pairs]), abs=1e-12)
+        assert result["precision"] == pytest.approx(mean([len(p & t) / len(p) if p else 0.0 for p, t in pairs]), abs=1e-12)
+        assert result["recall"] == pytest.approx(mean([len(p & t) / len(t) if t else 0.0 for p, t in pairs]), abs=1e-12)
+    assert reports[0]["coverage"] > 0.2  # eq2 finds planted labels (0.30 here; tfidf's phrases match none), so not just 0 == 0

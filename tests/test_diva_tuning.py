@@ -1,12 +1,15 @@
 """The joint-score tuner: at the run's own settings it makes the run's decisions; settings move
 what passes the way the equations say; coverage by hand."""
 
+import copy
+import dataclasses
+
 import numpy as np
 import pytest
-
-from labkit.diva.tuning import JointScoreTuner, TunerSettings
-
 from conftest import new_small_run
+
+from labkit.diva import DiVaConfig
+from labkit.diva.tuning import JointScoreTuner, TunerSettings
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +35,28 @@ def test_tuner_at_the_run_settings_makes_the_run_decisions(trained):
     assert entries(view.by_classifier) == pairs_of(from_classifier)
     assert entries(view.by_joint) == pairs_of(from_joint)
     assert view.n_joint == from_joint.nnz
+
+
+@pytest.mark.parametrize("changes", [
+    dict(continuous=True), dict(joint_candidates="all", joint_validity="paper"), dict(scores=("SN", "PV", "DA")),
+    dict(tau=0.05, joint_threshold=0.0), dict(pseudo_threshold=0.5, max_joint_per_item=3),
+], ids=lambda c: ",".join(c))
+def test_tuner_and_run_decide_alike_at_other_settings(trained, changes):
+    _, run = trained
+    other = copy.copy(run)  # the same classifier and labels, other decision settings
+    other.config = dataclasses.replace(run.config, **changes)
+    tuner = JointScoreTuner(other)
+    view = tuner.view()
+    from_classifier, from_joint = other.infer(), other.joint_score()
+    assert from_classifier.nnz + from_joint.nnz > 0
+    entries = lambda mask: set(zip(tuner.entry_item[mask].tolist(), tuner.entry_phrase[mask].tolist()))
+    assert entries(view.by_classifier) == pairs_of(from_classifier)
+    assert entries(view.by_joint) == pairs_of(from_joint)
+
+
+def test_tuner_defaults_are_the_run_defaults():
+    assert TunerSettings() == TunerSettings.from_config(DiVaConfig())
+    assert TunerSettings().joint_threshold == DiVaConfig().joint_threshold
 
 
 def test_settings_move_what_passes_as_the_equations_say(trained):
@@ -65,7 +90,7 @@ def test_coverage_and_item_table_by_hand(trained):
     view = tuner.view(classifier_threshold=0.5)
     phrases = tuner.phrases
     expected = []
-    for pos, r in enumerate(rows):
+    for pos, _row in enumerate(rows):
         known = {phrases[int(j)] for j in tuner.known_matrix[pos].indices}
         mask = (tuner.entry_row == pos) & (view.by_classifier | view.by_joint)
         predicted = known | {phrases[int(j)] for j in tuner.entry_phrase[mask]}

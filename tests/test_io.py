@@ -7,15 +7,15 @@ import numpy as np
 import pytest
 import torch
 
-from labkit.data.errors import DataFormatError
-from labkit.io import from_pretrained, read_config, save_pretrained, tensors_equal
 from labkit.audio.pons import PonsSpectrogramTagger, PonsWaveformTagger
 from labkit.audio.sample_cnn import SampleCNN
+from labkit.data.errors import DataFormatError
 from labkit.diva.classifier import PairClassifier
-from labkit.mlc import MultiLabelClassifier
-from labkit.registry import load_all
 from labkit.gudn.model import GUDN, EncoderMLC, load_encoder
 from labkit.gudn.training import XMCConfig, XMCModel, train_xmc
+from labkit.io import from_pretrained, read_config, save_pretrained, tensors_equal
+from labkit.mlc import MultiLabelClassifier
+from labkit.registry import load_all
 
 PLAIN = [
     (PairClassifier, dict(item_dim=12, label_dim=10, n_features=6, tower=8, hidden=8), lambda: (torch.randn(3, 12), torch.randn(3, 10), torch.randn(3, 6))),

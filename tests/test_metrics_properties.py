@@ -95,3 +95,23 @@ def test_coverage_of_gold_labels_on_musiccaps_protocol(musiccaps_protocol):
     test2 = read_jsonl_corpus(musiccaps_protocol / "test2.jsonl")
     r = evaluate_labels(test1.label_sets, [test2[i].labels for i in test1.ids])
     assert round(r["coverage"], 4) == 0.2710
+
+
+def test_evaluate_labels_by_hand():
+    """Three items worked out on paper: a hit ranked second, a half-found set, an empty prediction."""
+    from labkit.metrics import coverage, evaluate_labels
+
+    pred = [["b", "a"], ["c"], []]
+    truth = [["a"], ["c", "d"], ["e"]]
+    r = evaluate_labels(pred, truth, ks=(1, 2))
+    # per item: precision 1/2, 1, 0 (nothing predicted); recall 1, 1/2, 0; Jaccard 1/2, 1/2, 0
+    expected = {"precision": 0.5, "recall": 0.5, "f1": (2 / 3 + 2 / 3 + 0) / 3, "coverage": 1 / 3,
+                "P@1": (0 + 1 + 0) / 3, "P@2": (1 / 2 + 1 / 2 + 0) / 3, "R@1": (0 + 1 / 2 + 0) / 3, "R@2": (1 + 1 / 2 + 0) / 3,
+                "nDCG@1": (0 + 1 + 0) / 3, "nDCG@2": (1 / math.log2(3) + 1 / (1 + 1 / math.log2(3)) + 0) / 3}
+    assert set(r) == set(expected)
+    for key, value in expected.items():
+        assert math.isclose(r[key], value, abs_tol=1e-12), key
+    # coverage is the mean Jaccard: identical sets 1, disjoint sets 0, {a, b} vs {b, c} 1/3
+    p = sp.csr_matrix(np.array([[1, 1, 0], [1, 0, 0], [1, 1, 0]]))
+    t = sp.csr_matrix(np.array([[1, 1, 0], [0, 1, 0], [0, 1, 1]]))
+    assert math.isclose(coverage(p, t), (1 + 0 + 1 / 3) / 3, abs_tol=1e-12)

@@ -14,10 +14,10 @@ import torch.nn.functional as F
 
 from labkit.cli import main
 from labkit.data.playlists import PlaylistCollection
-from labkit.propagation.losses import supportive_bce
-from labkit.tagclusters.losses import embedding_weighted_bce
-from labkit.propagation.transitions import new_links, propagated_scores, random_walk, tag_matrix, transition_matrix
 from labkit.propagation.experiment import hide_links, link_auc, relative_gain_by_rank
+from labkit.propagation.losses import supportive_bce
+from labkit.propagation.transitions import new_links, propagated_scores, random_walk, tag_matrix, transition_matrix
+from labkit.tagclusters.losses import embedding_weighted_bce
 
 PLAYLISTS = [[0, 1, 2, 3], [2, 4], [1, 0, 1, 5, 2], [6]]
 
@@ -136,9 +136,9 @@ def test_yes_propagation_ranks_hidden_links_above_popularity(yes_playlists):
 
 
 def test_tag_categories_and_gain_by_category():
-    from labkit.propagation.plots import gain_by_category_figure, gain_by_rank_figure
     from labkit.propagation.categories import TABLE_II, categorize
     from labkit.propagation.experiment import relative_gain_by_category
+    from labkit.propagation.plots import gain_by_category_figure, gain_by_rank_figure
 
     for category, tags in TABLE_II.items():
         assert set(categorize(tags)) == {category}

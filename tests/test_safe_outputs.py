@@ -191,7 +191,7 @@ def test_case02_an_output_that_is_an_input_is_refused(files, capsys, monkeypatch
 
     monkeypatch.setattr("labkit.cli.read_jsonl_corpus", no_work)
     before = snapshot(files)
-    for argv, name in output_on_input_cases(files):
+    for argv, _name in output_on_input_cases(files):
         assert main(argv) == 2, argv
         assert "is also an input" in one_error_line(capsys, argv[0])
     assert snapshot(files) == before

@@ -9,8 +9,8 @@ import pytest
 import scipy.sparse as sp
 
 from labkit.cli import main
-from labkit.tagclusters import cluster_tags
 from labkit.embed import StaticEncoder
+from labkit.tagclusters import cluster_tags
 from labkit.tagclusters.vectors import cooccurrence_embeddings, embed_tags, skipgram_samples
 
 VECTORS = """6 3

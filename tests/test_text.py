@@ -1,6 +1,5 @@
 import pytest
 
-from labkit.text.candidates import LEFT_CONTEXTS, RIGHT_CONTEXTS, candidate_occurrences, candidate_spans
 from labkit.text import (
     candidate_phrases,
     chinese_tokens,
@@ -11,6 +10,7 @@ from labkit.text import (
     normalize_label,
     split_sentences,
 )
+from labkit.text.candidates import LEFT_CONTEXTS, RIGHT_CONTEXTS, candidate_occurrences, candidate_spans
 
 
 def test_normalize_and_labels():

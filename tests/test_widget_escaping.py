@@ -18,12 +18,11 @@ import shutil
 import ipywidgets as W
 import numpy as np
 import plotly.basedatatypes
+from conftest import new_small_run as new_run
 
 from labkit.diva.tuning import JointScoreTuner
 from labkit.paths import sample_audio_dir
 from widgets import ClipPlayer, ClusterExplorer, DiVaStepper, ThresholdTuner
-
-from conftest import new_small_run as new_run
 
 EVIL = "<img src=x onerror=alert(1)>"
 QUOTED = 'a & b "q"'

@@ -5,14 +5,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from conftest import new_small_run as new_run
 
 from labkit.data.tagging import read_assignments
 from labkit.diva.state import load_state
 from labkit.diva.tuning import JointScoreTuner
 from labkit.paths import sample_audio_dir
 from widgets import ClipPlayer, ClusterExplorer, DiVaStepper, ThresholdTuner
-
-from conftest import new_small_run as new_run
 
 
 @pytest.fixture(scope="module")
@@ -158,6 +157,17 @@ def test_diva_stepper_runs_a_round_by_hand_redoes_it_and_saves(corpus_space, tmp
     rows = np.arange(len(corpus.train), space.n_items)
     assert (again.predict(rows) != run.predict(rows)).nnz == 0 and (again.pseudo != run.pseudo).nnz == 0
     assert again.round == 1 and len(again.history) == len(run.history)
+    # a round that adds (almost) nothing ends the run: fit's stop rule, so "next round" is disabled and refused
+    stepper.buttons["train"].click()
+    stepper.buttons["infer"].click()
+    stepper.buttons["joint score"].click()
+    stepper.proposal_list.value = tuple(value for _, value in stepper.proposal_list.options)  # reject them all
+    stepper.buttons["select"].click()
+    assert run.history[-1].new_from_classifier + run.history[-1].new_from_joint == 0
+    assert run.stop_reason() is not None and stepper.next_button.disabled and "min_new_fraction" in stepper.next_button.tooltip
+    state = run.to_state()
+    assert stepper.next_round() is False and run.round == 1 and stepper.stage == "select"
+    assert len(run.history) == len(state["history"]) and (run.pseudo != state["pseudo"]).nnz == 0
 
 
 def torch_equal(a, b):

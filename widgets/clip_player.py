@@ -13,6 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from labkit.audio import list_clips, load_audio, log_mel
+from labkit.audio.features import HOP_LENGTH
 
 from ._html import escape, escape_plotly
 
@@ -65,7 +66,7 @@ class ClipPlayer(W.VBox):
         self.audio.format = path.suffix.lstrip(".").lower()
         wave = load_audio(path, sr=self.sr)
         mel = log_mel(wave, sr=self.sr, n_mels=self.n_mels)
-        hop_seconds = 512 / self.sr
+        hop_seconds = HOP_LENGTH / self.sr
         with self.figure.batch_update():
             heat = self.figure.data[0]
             heat.z = mel

@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from labkit.tagclusters import cluster_vectors, merge_m_correlated, project
 from labkit.errors import OutputError
 from labkit.outputs import write_output_file
+from labkit.tagclusters import cluster_vectors, merge_m_correlated, project
 
 from ._html import escape, escape_plotly
 

@@ -1,7 +1,8 @@
 """DiVa stepper: one button per step of a round (train or fine-tune, infer, joint score, select,
-next round), the device in use, progress, the round's proposed pseudo-labels with a way to reject
-some by hand before they are accepted (a human in the loop), plots of the per-round history, and
-the state kept so a round can be redone or the run saved.
+next round: disabled where the run's stop rule says stop), the device in use, progress, the
+round's proposed pseudo-labels with a way to reject some by hand before they are accepted (a
+human in the loop), plots of the per-round history, and the state kept so a round can be redone
+or the run saved.
 
 All computing is :class:`labkit.diva.DiVa`; this widget calls its steps in order.
 """
@@ -102,12 +103,20 @@ class DiVaStepper(W.VBox):
             print(f"  accepted {added['n']}, rejected {len(rejected)}")
         return added["n"]
 
-    def next_round(self) -> None:
-        """Start the next round (its training fine-tunes); the state is kept for a redo."""
-        self.run.round += 1
+    def next_round(self) -> bool:
+        """Start the next round (its training fine-tunes) with :meth:`DiVa.next_round`, which
+        refuses where ``fit`` would stop (then nothing changes and the log says why); the state
+        at its start is kept for a redo. Returns whether a new round started."""
+        reason = self.run.stop_reason()
+        if not self.run.next_round():
+            with self.output_log:
+                print(f"round {self.run.round}: no next round ({reason})")
+            self._refresh()
+            return False
         self.snapshots[self.run.round] = self.run.snapshot()
         self.stage, self.progress.value = "start", 0
         self._refresh()
+        return True
 
     def redo_round(self) -> None:
         """Back to the start of the current round: labels, proposals, history and weights."""
@@ -138,7 +147,9 @@ class DiVaStepper(W.VBox):
         for i, (name, button) in enumerate(self.buttons.items()):
             button.disabled = i != done  # only the next step can run
             button.description = ("fine-tune" if self.run.round > 0 else "train") if name == "train" else name
-        self.next_button.disabled = self.stage != "select"
+        reason = self.run.stop_reason()
+        self.next_button.disabled = self.stage != "select" or reason is not None
+        self.next_button.tooltip = f"no next round: {reason}" if reason else ""
         self.round_label.value = f"&nbsp; round <b>{self.run.round}</b>, last step: {escape(self.stage)}"
         self._show_proposals()
         self._plot_history()

@@ -16,8 +16,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from labkit.diva.tuning import JointScoreTuner, TunerSettings
 from labkit.diva.scoring import SCORE_PARTS
+from labkit.diva.tuning import JointScoreTuner, TunerSettings
 
 
 def _log10(values: np.ndarray) -> np.ndarray:

@@ -27,7 +27,7 @@ class ClipTags:
     _cache: dict = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_folder(cls, folder: str | Path, tag_table: str | Path, *, sr: int = 22050) -> "ClipTags":
+    def from_folder(cls, folder: str | Path, tag_table: str | Path, *, sr: int = 22050) -> ClipTags:
         """Pair the clips of ``folder`` with a TSV of (item, tag) rows (item: the file name or
         its stem). A tagged item with no clip raises :class:`DataFormatError`; clips without
         tags are kept with empty label rows."""

@@ -37,7 +37,10 @@ def load_audio(path: str | Path, *, sr: int = 22050, offset: float = 0.0, durati
     return wave.astype(np.float32)
 
 
-def log_mel(wave: np.ndarray, *, sr: int = 22050, n_mels: int = 96, n_fft: int = 1024, hop_length: int = 512) -> np.ndarray:
+N_MELS, N_FFT, HOP_LENGTH = 96, 1024, 512  # the log-mel settings of the kit's taggers and the clip player
+
+
+def log_mel(wave: np.ndarray, *, sr: int = 22050, n_mels: int = N_MELS, n_fft: int = N_FFT, hop_length: int = HOP_LENGTH) -> np.ndarray:
     """(n_mels, n_frames) float32 log-mel spectrogram in dB relative to 1.0 (floor -100 dB)."""
     import librosa
 

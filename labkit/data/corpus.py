@@ -48,7 +48,7 @@ class Corpus:
             self._position[item.id] = i
 
     @classmethod
-    def from_items(cls, items: Iterable[Item], name: str = "") -> "Corpus":
+    def from_items(cls, items: Iterable[Item], name: str = "") -> Corpus:
         return cls(list(items), name=name)
 
     def __len__(self) -> int:
@@ -104,11 +104,11 @@ class Corpus:
         vocab = vocab if vocab is not None else self.label_vocabulary()
         return vocab.label_matrix(self.label_sets)
 
-    def subset(self, ids: Sequence[str]) -> "Corpus":
+    def subset(self, ids: Sequence[str]) -> Corpus:
         """The items with these ids, in this order."""
         return Corpus([self[i] for i in ids], name=self.name)
 
-    def with_labels(self, label_sets: Sequence[Iterable[str]] | None) -> "Corpus":
+    def with_labels(self, label_sets: Sequence[Iterable[str]] | None) -> Corpus:
         """A copy whose items carry ``label_sets`` (or no labels at all when ``None``)."""
         if label_sets is None:
             return Corpus([Item(it.id, it.comments, None) for it in self.items], name=self.name)

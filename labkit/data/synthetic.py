@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .corpus import Corpus, Item
 from ..outputs import atomic_write_text, write_folder
+from .corpus import Corpus, Item
 from .jsonl import write_jsonl_corpus
 from .playlists import PlaylistCollection
 
@@ -143,7 +143,7 @@ def _comments(rng: np.random.Generator, labels: list[str], all_labels: list[str]
     comments = [TEMPLATES[int(rng.integers(len(TEMPLATES)))].format(label) for label in labels]
     comments += [FILLERS[int(i)] for i in rng.choice(len(FILLERS), size=int(rng.integers(1, 4)), replace=False)]
     if rng.random() < 0.25:
-        stray = [l for l in all_labels if l not in labels]
+        stray = [label for label in all_labels if label not in labels]
         comments.append(DISTRACTORS[int(rng.integers(len(DISTRACTORS)))].format(stray[int(rng.integers(len(stray)))]))
     order = rng.permutation(len(comments))
     return [comments[i] for i in order]
@@ -193,7 +193,7 @@ def make_synthetic_corpus(
     gold_vocab = [label for label, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:vocab_size]]
     in_vocab = set(gold_vocab)
     gold = {
-        sid: tuple(l for l in complete[sid] if l in in_vocab and rng.random() < keep_probability) for sid in ids
+        sid: tuple(label for label in complete[sid] if label in in_vocab and rng.random() < keep_probability) for sid in ids
     }
     playlists = PlaylistCollection.from_lists(_playlists(rng, styles, n_playlists, playlist_length), ids)
     return SyntheticCorpus(
@@ -239,9 +239,9 @@ def write_synthetic_corpus(folder: str | Path, corpus: SyntheticCorpus | None = 
         lines = [" ".join(str(i) for i in range(len(ids))), " ".join(str(int(c)) for c in plays)]
         lines += [" ".join(str(s) for s in corpus.playlists[p]) for p in range(len(corpus.playlists))]
         atomic_write_text(folder / "playlists" / "train.txt", "\n".join(lines) + "\n")
-        tags = [" ".join(str(tag_id[l]) for l in gold[sid]) or "#" for sid in ids]
+        tags = [" ".join(str(tag_id[label]) for label in gold[sid]) or "#" for sid in ids]
         atomic_write_text(folder / "playlists" / "tags.txt", "\n".join(tags) + "\n")
-        atomic_write_text(folder / "playlists" / "tag_hash.txt", "\n".join(f"{i}, {l}" for l, i in tag_id.items()) + "\n")
+        atomic_write_text(folder / "playlists" / "tag_hash.txt", "\n".join(f"{i}, {label}" for label, i in tag_id.items()) + "\n")
         songs = [f"{i}\t{sid}\t{corpus.song_style[sid]}" for i, sid in enumerate(ids)]
         atomic_write_text(folder / "playlists" / "song_hash.txt", "\n".join(songs) + "\n")
 

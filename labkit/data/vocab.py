@@ -27,7 +27,7 @@ class Vocabulary:
     @classmethod
     def from_label_sets(
         cls, label_sets: Iterable[Iterable[str]], *, min_count: int = 1
-    ) -> "Vocabulary":
+    ) -> Vocabulary:
         """Labels seen at least ``min_count`` times, most frequent first (ties alphabetical)."""
         counts = Counter(label for labels in label_sets for label in set(labels))
         ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -52,7 +52,7 @@ class Vocabulary:
         head = ", ".join(repr(t) for t in self.tokens[:5])
         return f"Vocabulary({len(self)} tokens: {head}{', ...' if len(self) > 5 else ''})"
 
-    def union(self, other: Iterable[str]) -> "Vocabulary":
+    def union(self, other: Iterable[str]) -> Vocabulary:
         """This vocabulary followed by the new tokens of ``other``, in their order."""
         return Vocabulary([*self.tokens, *other])
 

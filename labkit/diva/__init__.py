@@ -1,7 +1,9 @@
 """DiVa (seed 000): harvest diverse and valid labels from user comments, and its baselines.
 
 ``harvest(train, predict, method=...)`` is the one call; :class:`DiVa` exposes the iteration as
-steps (train, infer, joint_score, select, evaluate) for notebooks and widgets.
+steps (train, infer, joint_score, select, evaluate, next_round) for notebooks and widgets, and its
+state as plain values (``to_state`` / ``load_state``; on disk: :mod:`labkit.diva.state`, run
+directories that resume: :func:`labkit.diva.rundir.fit_in_run_dir`).
 """
 
 from .config import VARIANTS, DiVaConfig

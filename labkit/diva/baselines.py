@@ -16,11 +16,11 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 import torch
-from tqdm.auto import tqdm
 
 from ..losses import bce
 from ..mlc import MultiLabelClassifier
 from ..sparse import canonical_csr
+from ..training import fit, index_batches, predict_batches
 from .config import DiVaConfig
 from .pairs import PairSpace, new_pair_classifier, restrict_rows, score_candidates, train_pair_classifier
 
@@ -69,27 +69,34 @@ def nst_eq2_scores(pairs, gold, train_rows, rows, config: DiVaConfig, device: st
     return score_candidates(teacher, pairs, rows, device=device)
 
 
+# The MLC baselines (Eq. 10) see each item once per epoch, not each (item, candidate) pair as the pair
+# classifier does, so they train for more epochs on smaller batches.
+MLC_EPOCH_FACTOR = 5
+MLC_BATCH_SIZE = 64
+
+
 def _fit_mlc(x: np.ndarray, y: np.ndarray, config: DiVaConfig, device: str, *, dropout: float, desc: str) -> MultiLabelClassifier:
-    torch.manual_seed(config.seed)
-    model = MultiLabelClassifier(x.shape[1], y.shape[1], hidden=2 * config.hidden, dropout=dropout).to(device)
-    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
+    """The MLC of Eq. 10 trained on x (n, item_dim) float32 against y (n, n_gold) bool, for
+    MLC_EPOCH_FACTOR times the configured epochs in batches of MLC_BATCH_SIZE; the batch order
+    comes from its own generator."""
+    torch.manual_seed(config.seed)  # before the model is built; fit(seed=None) keeps this stream for the dropout
+    model = MultiLabelClassifier(x.shape[1], y.shape[1], hidden=2 * config.hidden, dropout=dropout)
     xt, yt = torch.from_numpy(x).to(device), torch.from_numpy(y.astype(np.float32)).to(device)
     generator = torch.Generator().manual_seed(config.seed)
-    for _ in tqdm(range(config.epochs * 5), desc=desc, disable=not config.progress, unit="epoch"):
-        model.train()
-        order = torch.randperm(len(xt), generator=generator)
-        for start in range(0, len(order), 64):
-            idx = order[start : start + 64]
-            loss = bce(model(xt[idx]).reshape(-1), yt[idx].reshape(-1))
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-    return model.eval()
+
+    def batches(epoch: int) -> list[tuple[torch.Tensor]]:
+        return index_batches(torch.randperm(len(xt), generator=generator), MLC_BATCH_SIZE)
+
+    def loss(model: MultiLabelClassifier, idx: torch.Tensor) -> torch.Tensor:
+        return bce(model(xt[idx]).reshape(-1), yt[idx].reshape(-1))
+
+    fit(model, batches, loss, epochs=config.epochs * MLC_EPOCH_FACTOR, lr=config.lr, seed=None, device=device, progress=config.progress, desc=desc)
+    return model
 
 
-@torch.inference_mode()
-def _mlc_predict(model, x, device) -> np.ndarray:
-    return torch.sigmoid(model(torch.from_numpy(x).to(device))).cpu().numpy()
+def _mlc_predict(model: MultiLabelClassifier, x: np.ndarray, device: str) -> np.ndarray:
+    """(n, n_gold) probabilities of x (n, item_dim), in one batch."""
+    return predict_batches(model, torch.from_numpy(x), batch_size=max(len(x), 1), device=device)
 
 
 def _mlc_to_phrases(probs: np.ndarray, rows: np.ndarray, shape) -> sp.csr_matrix:

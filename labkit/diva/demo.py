@@ -10,11 +10,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .string_match import vocabulary_match
 from ..data.protocol import read_protocol
-from . import DiVaConfig, harvest
-from ..embed import build_candidate_space, get_encoder, phrase_embedder
+from ..embed import DEFAULT_MODEL, build_candidate_space, get_encoder, phrase_embedder
 from ..metrics import evaluate_labels, format_table
+from .config import DiVaConfig
+from .harvest import harvest
+from .string_match import vocabulary_match
 
 GOLD_METHOD = "gold labels (test1)"
 DEMO_METHODS = ("tfidf", "mlc", "eq2", "nnpu", "nst-mlc", "nst-eq2", "diva-static", "diva-light", "diva")
@@ -22,7 +23,7 @@ GOLD_COLUMNS = {"P": "precision", "R": "recall", "F1": "f1", "nDCG@5": "nDCG@5",
 COMPLETE_COLUMNS = {"P": "precision", "R": "recall", "F1": "f1", "SF1": "soft_f1", "coverage": "coverage"}
 
 
-def run_comparison(folder: str | Path, *, methods=DEMO_METHODS, encoder: str = "all-MiniLM-L6-v2", seed: int = 0, device: str = "auto") -> str:
+def run_comparison(folder: str | Path, *, methods=DEMO_METHODS, encoder: str = DEFAULT_MODEL, seed: int = 0, device: str = "auto") -> str:
     """Markdown tables comparing the methods on test1 (gold) and test2 (complete)."""
     folder = Path(folder)
     protocol = read_protocol(folder)

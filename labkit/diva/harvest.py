@@ -94,7 +94,13 @@ def method_scores(
     device = pick_device(config.device)
     if method.startswith("diva"):
         config = dataclasses.replace(config, variant=method)
-        run = DiVa(space, train_rows, gold, config).fit(run_dir=run_dir)
+        run = DiVa(space, train_rows, gold, config)
+        if run_dir is None:
+            run.fit()
+        else:
+            from .rundir import fit_in_run_dir
+
+            fit_in_run_dir(run, run_dir)
         return run.predict(rows), run, None
     pairs = PairSpace.build(space, include_absent_vocabulary=config.include_absent_vocabulary, use_bounds=config.boundary_features)
     if method == "tfidf":

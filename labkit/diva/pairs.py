@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 import torch
-from tqdm.auto import tqdm
 
 from ..embed.space import CandidateSpace
 from ..losses import bce
-from .losses import nnpu
-from .classifier import PairClassifier
-from .scoring import tfidf
 from ..sparse import EntryIndex, canonical_csr, lookup
+from ..training import fit
+from .classifier import PairClassifier
+from .losses import nnpu
+from .scoring import tfidf
 
 N_OCCURRENCE_FEATURES = 4
 
@@ -41,7 +41,7 @@ class PairSpace:
     log_counts: sp.csr_matrix
     share: sp.csr_matrix
     use_bounds: bool = True
-    _entries: "_EntryTable | None" = field(default=None, init=False, repr=False)
+    _entries: _EntryTable | None = field(default=None, init=False, repr=False)
 
     @property
     def n_features(self) -> int:
@@ -55,7 +55,7 @@ class PairSpace:
         return [t for t in tables if t is not None]
 
     @classmethod
-    def build(cls, space: CandidateSpace, *, include_absent_vocabulary: bool = True, use_bounds: bool = True) -> "PairSpace":
+    def build(cls, space: CandidateSpace, *, include_absent_vocabulary: bool = True, use_bounds: bool = True) -> PairSpace:
         occurring = canonical_csr(space.counts > 0)
         if include_absent_vocabulary and space.n_gold:
             gold = sp.csr_matrix(np.ones((space.n_items, space.n_gold)), shape=(space.n_items, space.n_gold))
@@ -200,39 +200,29 @@ def train_pair_classifier(
     candidate pairs). The same seed gives the same model.
     """
     rng = np.random.default_rng(seed)
-    torch.manual_seed(seed)
-    model.to(device).train()
     items_t = torch.from_numpy(pairs.space.item_vectors).to(device)
     phrases_t = torch.from_numpy(pairs.space.phrase_vectors).to(device)
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
-    history = []
-
-    def sample():
-        return sample_training_pairs(pairs, positives, rows, rng, negatives_per_positive=negatives_per_positive, subsample=subsample)
-
     labelled = np.zeros(positives.shape[1], dtype=bool)
     labelled[np.unique(restrict_rows(positives, rows).indices)] = True
-    first = sample()
-    steps_per_epoch = max(1, -(-len(first[0]) // batch_size))
-    epochs = max(epochs, -(-min_steps // steps_per_epoch))
-    for epoch in tqdm(range(epochs), desc=desc, disable=not progress, unit="epoch"):
-        items, phrases, targets = first if epoch == 0 else sample()
+
+    def batches(epoch: int) -> list[tuple]:
+        """A fresh sample of training pairs, moved to ``device`` at once, cut into batches of
+        (item indices, phrase indices, features, targets, weights or None)."""
+        items, phrases, targets = sample_training_pairs(pairs, positives, rows, rng, negatives_per_positive=negatives_per_positive,
+                                                        subsample=subsample)
         feats = torch.from_numpy(pairs.features(items, phrases)).to(device)
         items_idx, phrases_idx = torch.from_numpy(items).to(device), torch.from_numpy(phrases).to(device)
         y = torch.from_numpy(targets).to(device)
         w = None if unlabeled_weight == 1.0 else torch.from_numpy(pair_weights(targets, phrases, labelled, unlabeled_weight)).to(device)
-        total = 0.0
-        for start in range(0, len(items), batch_size):
-            sl = slice(start, start + batch_size)
-            logits = model(items_t[items_idx[sl]], phrases_t[phrases_idx[sl]], feats[sl])
-            batch_loss = bce(logits, y[sl], None if w is None else w[sl]) if loss == "bce" else nnpu(logits, y[sl] > 0, prior)
-            optimiser.zero_grad()
-            batch_loss.backward()
-            optimiser.step()
-            total += batch_loss.item() * len(logits)
-        history.append(total / max(len(items), 1))
-    model.eval()
-    return history
+        slices = [slice(start, start + batch_size) for start in range(0, len(items), batch_size)]
+        return [(items_idx[sl], phrases_idx[sl], feats[sl], y[sl], None if w is None else w[sl]) for sl in slices]
+
+    def batch_loss(model: PairClassifier, items_idx, phrases_idx, feats, y, w) -> torch.Tensor:
+        logits = model(items_t[items_idx], phrases_t[phrases_idx], feats)
+        return bce(logits, y, w) if loss == "bce" else nnpu(logits, y > 0, prior)
+
+    return fit(model, batches, batch_loss, epochs=epochs, min_steps=min_steps, lr=lr, seed=seed, device=device, progress=progress,
+               desc=desc)
 
 
 @torch.inference_mode()

@@ -8,8 +8,8 @@ Layout::
     RUN_DIR/round-01/ ...
 
 Each round folder is written in a temporary folder and renamed into place, so a folder that exists
-is complete: a run killed at any moment leaves its last complete round, and ``DiVa.fit(run_dir)``
-goes on from there.
+is complete: a run killed at any moment leaves its last complete round, and
+:func:`fit_in_run_dir` goes on from there.
 """
 
 from __future__ import annotations
@@ -56,6 +56,14 @@ def latest_round(run_dir: str | Path, run=None) -> Path | None:
 
 def save_round(run, path: str | Path) -> Path:
     return save_state(run, path)
+
+
+def fit_in_run_dir(run, run_dir: str | Path):
+    """``run.fit()`` with each finished round saved to ``run_dir`` (atomically, as ``round-NN``);
+    a run directory that holds rounds already is resumed after its last complete one (loaded
+    into ``run``), ending with the same predictions as a run never stopped. Returns ``run``."""
+    resumed = latest_round(run_dir, run) is not None
+    return run.fit(on_round=lambda r: save_round(r, round_path(run_dir, r.round)), resume=resumed)
 
 
 def fingerprint(*parts) -> str:
@@ -130,8 +138,8 @@ def export_run(run_dir: str | Path, out: str | Path, *, onnx: bool = False) -> P
     from safetensors.torch import load_file
 
     from ..io import build_matching, read_json_file, tensor_shapes, write_pretrained_files
-    from .classifier import PairClassifier
     from ..outputs import write_folder
+    from .classifier import PairClassifier
 
     check_export(run_dir, out)
     path = latest_round(run_dir)

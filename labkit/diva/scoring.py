@@ -7,6 +7,12 @@
 - DA, discrimination ability: coefficient of variation of its counts across items (Eq. 5);
 - G = SI * SN * PV * DA (Eq. 6). PV and DA are 0/1 against tau in the paper's form, or kept as
   continuous factors (PV itself, and DA squashed to [0, 1) as CV / (1 + CV)).
+
+And the decision made with them, shared by :class:`labkit.diva.DiVa` and the joint-score tuner
+(:mod:`labkit.diva.tuning`), so that both decide alike: which candidates are classifier
+pseudo-labels (:func:`classifier_pseudo_labels`), each item's joint-score budget
+(:func:`joint_budget`), and which candidates G takes (:func:`joint_pseudo_labels`, with
+:func:`best_per_row` for the budget).
 """
 
 from __future__ import annotations
@@ -17,7 +23,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.cluster import KMeans
 
-from ..sparse import unit_rows
+from ..metrics import top_k_indices
+from ..sparse import canonical_csr, unit_rows
 
 SCORE_PARTS = ("SI", "SN", "PV", "DA")
 
@@ -80,7 +87,12 @@ def coefficient_of_variation(counts: sp.csr_matrix) -> np.ndarray:
 
 def discrimination_ability(counts: sp.csr_matrix, tau: float, *, continuous: bool = False) -> np.ndarray:
     """DA of Eq. 5: 1 where the coefficient of variation reaches tau (continuous: CV / (1 + CV))."""
-    cv = coefficient_of_variation(counts)
+    return discrimination_from_cv(coefficient_of_variation(counts), tau, continuous=continuous)
+
+
+def discrimination_from_cv(cv: np.ndarray, tau: float, *, continuous: bool = False) -> np.ndarray:
+    """DA of Eq. 5 from ready coefficients of variation (:func:`coefficient_of_variation`)."""
+    cv = np.asarray(cv, dtype=np.float64)
     return cv / (1.0 + cv) if continuous else (cv >= tau).astype(np.float64)
 
 
@@ -107,3 +119,56 @@ def joint_score(
             factor = factor * np.asarray(values, dtype=np.float64)
     g.data = g.data * factor[g.indices]
     return g
+
+
+# ---------------------------------------------------------------------- the decision
+
+
+def classifier_pseudo_labels(scores: sp.csr_matrix, known: sp.csr_matrix, threshold: float) -> sp.csr_matrix:
+    """Binary canonical CSR: the stored entries of ``scores`` (classifier probabilities of
+    candidate pairs) with probability >= ``threshold`` that are not ``known`` labels yet."""
+    confident = scores.copy()
+    confident.data = (confident.data >= threshold).astype(np.float64)
+    return canonical_csr((confident - confident.multiply(known)) > 0)
+
+
+def joint_budget(
+    n_candidates: np.ndarray, n_gold: np.ndarray, *, budget: float, decay: float, round_: int, cap: int,
+) -> np.ndarray:
+    """(n_items,) how many joint-score pseudo-labels each item may take in round ``round_``:
+    min((b n + g) / 2, b n) * decay^round, rounded, and never more than ``cap`` (n: the item's
+    candidates, g: its gold labels, b: ``budget``)."""
+    n_cand = np.asarray(n_candidates, dtype=np.float64)
+    n_gold = np.asarray(n_gold, dtype=np.float64)
+    out = np.minimum((budget * n_cand + n_gold) / 2, budget * n_cand)
+    out = np.floor(out * decay**round_ + 0.5)
+    return np.minimum(out, cap).astype(np.int64)
+
+
+def best_per_row(g: sp.csr_matrix, budget: np.ndarray) -> sp.csr_matrix:
+    """(shape of g) 0/1 CSR of each row's ``budget[row]`` best stored entries of ``g``, highest
+    first (ties: the lower column)."""
+    budget = np.asarray(budget, dtype=np.int64)
+    top = top_k_indices(g, max(int(budget.max(initial=0)), 1))
+    top[np.arange(top.shape[1])[None, :] >= budget[:, None]] = -1
+    rows = np.repeat(np.arange(g.shape[0]), top.shape[1])
+    keep = top.ravel() >= 0
+    return sp.csr_matrix((np.ones(keep.sum()), (rows[keep], top.ravel()[keep])), shape=g.shape)
+
+
+def joint_pseudo_labels(
+    g: sp.csr_matrix, taken: sp.csr_matrix, *, threshold: float, n_gold: int | None = None, budget: np.ndarray | None = None,
+) -> sp.csr_matrix:
+    """0/1 CSR of the pseudo-labels G gives: stored entries of ``g`` (the joint score of candidate
+    pairs) that are not ``taken`` (labels, classifier proposals), outside the first ``n_gold``
+    phrase columns (the gold vocabulary) unless ``n_gold`` is None, with G >= ``threshold`` and
+    G > 0; with ``budget`` ((n_rows,) ints) only each row's best ``budget[row]`` of them."""
+    g = canonical_csr(g - g.multiply(taken))
+    if n_gold is not None:
+        g.data[g.indices < n_gold] = 0.0
+    g.data[g.data < threshold] = 0.0
+    g.eliminate_zeros()
+    if budget is None:
+        g.data[:] = 1.0
+        return g
+    return best_per_row(g, budget)

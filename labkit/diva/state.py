@@ -7,6 +7,9 @@ Layout of a state folder::
     labels.safetensors  pseudo-labels (all so far, and the last round's) as CSR arrays
     model.safetensors   the classifier's weights (absent before the first training)
     best.safetensors    the weights of the best round so far (if any)
+
+What is saved is :meth:`DiVa.to_state` (less the pending proposals, which a saved state never
+holds) and loading is :meth:`DiVa.load_state`: this module reads nothing private of a run.
 """
 
 from __future__ import annotations
@@ -23,8 +26,8 @@ from safetensors.torch import load_file, save_file
 from .. import __version__
 from ..errors import DataFormatError
 from ..io import checked_args, read_json_file
-from .classifier import PairClassifier
 from ..outputs import check_output_folder, write_folder
+from .classifier import PairClassifier
 from .config import DiVaConfig
 from .iteration import DiVa, RoundRecord
 
@@ -47,21 +50,22 @@ def save_state(run: DiVa, folder: str | Path) -> Path:
     never a mixture, whenever the writing process is stopped. An existing ``folder`` is replaced
     only when it is an earlier DiVa state (see :func:`labkit.outputs.write_folder`)."""
     check_output_folder(folder, kind="diva-state", option="folder")  # before anything of the run is read
+    now = run.to_state()
     state = {
-        "labkit_version": __version__, "config": run.config.to_dict(), "round": run.round,
-        "best_round": None if run._best is None else run._best[0], "static_done": run._static_done,
+        "labkit_version": __version__, "config": run.config.to_dict(), "round": now["round"],
+        "best_round": now["best_round"], "static_done": now["static_done"],
         "shape": list(run.gold.shape), "n_gold": int(run.pairs.space.n_gold),
         "model_args": None if run.model is None else dict(run.model.config),
-        "history": [dataclasses.asdict(r) for r in run.history],
+        "history": now["history"],
     }
 
     def write(tmp: Path) -> None:
         (tmp / "state.json").write_text(json.dumps(state, indent=1))
-        save_file(_csr_tensors("pseudo", run.pseudo) | _csr_tensors("round_pseudo", run._round_pseudo), tmp / "labels.safetensors")
-        if run.model is not None:
-            save_file({k: v.detach().cpu().contiguous() for k, v in run.model.state_dict().items()}, tmp / "model.safetensors")
-        if run._best is not None:
-            save_file({k: v.detach().cpu().contiguous() for k, v in run._best[1].items()}, tmp / "best.safetensors")
+        save_file(_csr_tensors("pseudo", now["pseudo"]) | _csr_tensors("round_pseudo", now["round_pseudo"]), tmp / "labels.safetensors")
+        if now["model"] is not None:
+            save_file({k: v.detach().cpu().contiguous() for k, v in now["model"].items()}, tmp / "model.safetensors")
+        if now["best"] is not None:
+            save_file({k: v.detach().cpu().contiguous() for k, v in now["best"].items()}, tmp / "best.safetensors")
 
     return write_folder(folder, write, kind="diva-state")
 
@@ -177,16 +181,17 @@ def load_state(run: DiVa, folder: str | Path) -> DiVa:
         labels = load_file(folder / "labels.safetensors")
         model = load_file(folder / "model.safetensors") if (folder / "model.safetensors").is_file() else None
         best = load_file(folder / "best.safetensors") if (folder / "best.safetensors").is_file() else None
-        snapshot = {
+        saved = {
             "round": state["round"], "pseudo": _csr_from(labels, "pseudo", shape), "round_pseudo": _csr_from(labels, "round_pseudo", shape),
             "proposed_classifier": sp.csr_matrix(shape), "proposed_joint": sp.csr_matrix(shape),
-            "history": [RoundRecord(**{k: v for k, v in r.items() if k in fields}) for r in state["history"]],
-            "static_done": state.get("static_done", False), "best": None if best is None else (state.get("best_round"), best), "model": model,
+            "history": [{k: v for k, v in r.items() if k in fields} for r in state["history"]],
+            "static_done": state.get("static_done", False), "model": model,
+            "best_round": state.get("best_round") if best is not None else None, "best": best,
         }
     except Exception as err:  # safetensors and scipy raise their own error types on corrupted or inconsistent arrays
         raise DataFormatError(folder, f"cannot read saved tensors ({type(err).__name__}: {str(err)[:120]})") from None
     try:
-        run.restore(snapshot)
+        run.load_state(saved)
     except RuntimeError as err:
         raise DataFormatError(folder / "model.safetensors", f"the weights do not fit this run's classifier ({str(err).splitlines()[0]})") from None
     return run

@@ -6,6 +6,11 @@ Everything slow is done once in :class:`JointScoreTuner`: the classifier's proba
 candidate pair of the viewed items, SI of every pair, each phrase's mean confidence (PV) and
 coefficient of variation (DA), and SN per (K, m) (K-means runs, cached per setting). A new setting
 is then a few array operations over the (item, candidate) entries.
+
+The decision itself is made by the functions DiVa's steps call (:mod:`labkit.diva.scoring`: PV,
+DA, G, classifier pseudo-labels, the per-item joint budget and the joint-score selection), so at
+a run's own settings the tuner takes exactly the pseudo-labels ``run.infer()`` and
+``run.joint_score()`` take; the defaults of :class:`TunerSettings` are :class:`DiVaConfig`'s.
 """
 
 from __future__ import annotations
@@ -15,10 +20,23 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
-from .scoring import SCORE_PARTS, coefficient_of_variation, semantic_novelty
-from ..sparse import binary_csr, canonical_csr, lookup
+from ..sparse import EntryIndex, binary_csr, canonical_csr, lookup
+from .config import DiVaConfig
 from .pairs import score_candidates
+from .scoring import (
+    SCORE_PARTS,
+    classifier_pseudo_labels,
+    coefficient_of_variation,
+    discrimination_from_cv,
+    joint_pseudo_labels,
+    joint_score,
+    practical_value,
+    semantic_novelty,
+)
+
+_DEFAULTS = DiVaConfig()
 
 
 @dataclass(frozen=True)
@@ -27,25 +45,31 @@ class TunerSettings:
     classifier pseudo-label; joint_threshold: G for a joint-score pseudo-label; n_clusters, runs:
     K and m of SN; use: factors of G; continuous: PV and DA as continuous factors; oov_only: G
     scores only phrases outside the gold vocabulary; pair_validity: G times the pair's probability;
-    budget: cap each item's joint-score pseudo-labels at the run's per-item budget."""
+    budget: cap each item's joint-score pseudo-labels at the run's per-item budget.
+    Defaults: those of :class:`DiVaConfig` (``TunerSettings() == TunerSettings.from_config(DiVaConfig())``)."""
 
-    tau: float = 0.0025
-    classifier_threshold: float = 0.95
-    joint_threshold: float = 0.0025
-    n_clusters: int = 15
-    runs: int = 10
-    use: tuple[str, ...] = SCORE_PARTS
-    continuous: bool = False
-    oov_only: bool = True
-    pair_validity: bool = True
+    tau: float = _DEFAULTS.tau
+    classifier_threshold: float = _DEFAULTS.pseudo_threshold
+    joint_threshold: float = _DEFAULTS.joint_threshold
+    n_clusters: int = _DEFAULTS.n_clusters
+    runs: int = _DEFAULTS.kmeans_runs
+    use: tuple[str, ...] = tuple(_DEFAULTS.scores)
+    continuous: bool = _DEFAULTS.continuous
+    oov_only: bool = _DEFAULTS.joint_candidates == "oov"
+    pair_validity: bool = _DEFAULTS.joint_validity == "pair"
     budget: bool = True
 
     @classmethod
-    def from_run(cls, run) -> "TunerSettings":
-        c = run.config
+    def from_config(cls, c: DiVaConfig) -> TunerSettings:
+        """The settings a DiVa run with config ``c`` decides with."""
         return cls(tau=c.tau, classifier_threshold=c.pseudo_threshold, joint_threshold=c.joint_threshold,
                    n_clusters=c.n_clusters, runs=c.kmeans_runs, use=tuple(c.scores), continuous=c.continuous,
                    oov_only=c.joint_candidates == "oov", pair_validity=c.joint_validity == "pair")
+
+    @classmethod
+    def from_run(cls, run) -> TunerSettings:
+        """The settings of ``run`` (:meth:`from_config` of its config)."""
+        return cls.from_config(run.config)
 
 
 @dataclass
@@ -79,20 +103,26 @@ class JointScoreTuner:
         pairs = run.pairs
         self.phrases = pairs.space.phrases
         self.rows = np.asarray(run.fit_rows if rows is None else rows, dtype=np.int64)
-        cand = pairs.candidates[self.rows]
+        cand = canonical_csr(pairs.candidates[self.rows])
+        self._indptr = cand.indptr  # entries of an item are contiguous: row-major, by phrase column
         self.entry_item = np.repeat(self.rows, np.diff(cand.indptr))  # (n_entries,) space rows
         self.entry_row = np.repeat(np.arange(len(self.rows)), np.diff(cand.indptr))  # (n_entries,) positions in rows
         self.entry_phrase = cand.indices.astype(np.int64)
+        self._entry_keys = self.entry_row * len(pairs.space.phrases) + self.entry_phrase  # increasing
         probs = score_candidates(run.model, pairs, self.rows, device=run.device)
         self.prob = lookup(canonical_csr(probs), self.entry_item, self.entry_phrase)
+        self._prob_matrix = self._matrix(self.prob)
         self.si = lookup(pairs.si, self.entry_item, self.entry_phrase)
+        # SI with the stored entries DiVa's joint score sees, one row per viewed position, and where each entry sits in it
+        self._si_matrix = canonical_csr(pairs.si)[self.rows]
+        self._si_position = EntryIndex(self._si_matrix).positions(self.entry_row, self.entry_phrase)
         self.occurs = lookup(canonical_csr(pairs.space.counts), self.entry_item, self.entry_phrase) > 0
-        known = canonical_csr((run.gold + run.pseudo) > 0)
+        known = run.known_labels()
         self.known = lookup(known, self.entry_item, self.entry_phrase) > 0
         self.known_matrix = canonical_csr(known[self.rows])
         self.mean_confidence = run.mean_confidence()
         self.cv = coefficient_of_variation(pairs.space.counts[run.fit_rows])
-        self.label_cols = np.unique(known[run.fit_rows].indices)
+        self.label_cols = run.label_columns()
         self.in_vocabulary = self.entry_phrase < pairs.space.n_gold
         self.budget = run.joint_budget()[self.rows]
         self._sn: dict[tuple[int, int], np.ndarray] = {}
@@ -121,13 +151,33 @@ class JointScoreTuner:
         return self._sn[key]
 
     def factors(self, settings: TunerSettings) -> dict[str, np.ndarray]:
-        """Per-phrase SN, PV, DA under ``settings`` ((n_phrases,) each)."""
-        if settings.continuous:
-            pv, da = self.mean_confidence, self.cv / (1.0 + self.cv)
-        else:
-            pv = (self.mean_confidence >= settings.tau).astype(np.float64)
-            da = (self.cv >= settings.tau).astype(np.float64)
+        """Per-phrase SN, PV, DA under ``settings`` ((n_phrases,) each), as DiVa computes them."""
+        pv = practical_value(self.mean_confidence, settings.tau, continuous=settings.continuous)
+        da = discrimination_from_cv(self.cv, settings.tau, continuous=settings.continuous)
         return {"SN": self.semantic_novelty(settings.n_clusters, settings.runs), "PV": pv, "DA": da}
+
+    def _matrix(self, values: np.ndarray, nonzero: bool = False) -> sp.csr_matrix:
+        """(len(rows), n_phrases) CSR holding ``values`` (one per entry) at the entries: all of
+        them (zeros kept), or with ``nonzero`` only those whose value is not 0."""
+        values = np.asarray(values, dtype=np.float64)
+        indices, indptr = self.entry_phrase, self._indptr
+        if nonzero:
+            keep = values != 0
+            values, indices = values[keep], indices[keep]
+            indptr = np.concatenate([[0], np.cumsum(np.bincount(self.entry_row[keep], minlength=len(self.rows)))])
+        return sp.csr_matrix((values, indices, indptr), shape=(len(self.rows), len(self.phrases)))
+
+    def _at_entries(self, m: sp.csr_matrix) -> np.ndarray:
+        """(n_entries,) bool: the entries where ``m`` (rows: positions in rows, computed from
+        :meth:`_matrix` matrices, so its stored entries are entries) holds a nonzero."""
+        m = sp.csr_matrix(m)
+        nonzero = m.data != 0
+        keys = (np.repeat(np.arange(m.shape[0], dtype=np.int64), np.diff(m.indptr)) * m.shape[1] + m.indices)[nonzero]
+        out = np.zeros(self.n_entries, dtype=bool)
+        if self.n_entries and len(keys):
+            pos = np.minimum(np.searchsorted(self._entry_keys, keys), self.n_entries - 1)
+            out[pos[self._entry_keys[pos] == keys]] = True
+        return out
 
     def view(self, settings: TunerSettings | None = None, **changes) -> TunerView:
         """What passes under ``settings`` (default: the run's own), with ``changes`` applied."""
@@ -136,37 +186,24 @@ class JointScoreTuner:
         if unknown:
             raise ValueError(f"unknown score parts {sorted(unknown)}: choose from {SCORE_PARTS}")
         parts = self.factors(settings)
-        g = self.si.copy() if "SI" in settings.use else np.ones(self.n_entries)
-        g[~self.occurs] = 0.0  # G scores occurring phrases only (SI of an absent phrase is 0)
-        for name in ("SN", "PV", "DA"):
-            if name in settings.use:
-                g *= parts[name][self.entry_phrase]
+        # the functions DiVa's infer and joint_score call, on the viewed rows
+        g_matrix = joint_score(self._si_matrix, parts["SN"], parts["PV"], parts["DA"], use=settings.use)
+        pos = self._si_position
+        g = np.where(pos >= 0, g_matrix.data[np.maximum(pos, 0)] if g_matrix.nnz else 0.0, 0.0)  # G: SI's (occurring) entries only
         if settings.pair_validity:
-            g *= self.prob
-        by_classifier = (self.prob >= settings.classifier_threshold) & ~self.known
-        joint = (g >= settings.joint_threshold) & (g > 0) & ~self.known & ~by_classifier
-        if settings.oov_only:
-            joint &= ~self.in_vocabulary
-        if settings.budget:
-            joint = self._within_budget(joint, g)
+            g = g * self.prob
+        by_classifier = self._at_entries(classifier_pseudo_labels(self._prob_matrix, self.known_matrix, settings.classifier_threshold))
+        taken = self._matrix(self.known | by_classifier, nonzero=True)
+        # G = 0 never passes: such entries are left out of the matrix early
+        chosen = joint_pseudo_labels(self._matrix(g, nonzero=True), taken, threshold=settings.joint_threshold,
+                                     n_gold=self.run.pairs.space.n_gold if settings.oov_only else None,
+                                     budget=self.budget if settings.budget else None)
+        joint = self._at_entries(chosen)
         out = TunerView(settings, g, by_classifier, joint, int(by_classifier.sum()), int(joint.sum()), factors=parts)
         if self.complete is not None:
             out.coverage = self._coverage(by_classifier | joint)
             out.known_coverage = self._coverage(np.zeros(self.n_entries, dtype=bool))
         return out
-
-    def _within_budget(self, passing: np.ndarray, g: np.ndarray) -> np.ndarray:
-        """Keep each item's best-G passing entries, at most its budget (entries of an item are contiguous)."""
-        idx = np.flatnonzero(passing)
-        if not len(idx):
-            return passing
-        order = idx[np.lexsort((-g[idx], self.entry_row[idx]))]
-        rows = self.entry_row[order]
-        first = np.searchsorted(rows, rows, side="left")
-        rank = np.arange(len(order)) - first
-        keep = np.zeros_like(passing)
-        keep[order[rank < self.budget[rows]]] = True
-        return keep
 
     def _coverage(self, passing: np.ndarray) -> float:
         """Mean Jaccard of (known + passing) against the complete sets, over rows that have some."""

@@ -20,10 +20,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..data.vocab import Vocabulary
+from ..sparse import unit_rows
 from ..text.candidates import LEFT_CONTEXTS, RIGHT_CONTEXTS, candidate_occurrences
 from ..text.language import detect_language
 from ..text.normalize import normalize
-from ..sparse import unit_rows
 from .cache import default_cache_dir
 
 

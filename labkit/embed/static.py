@@ -5,10 +5,9 @@ unknown words count as zero vectors, so a text with no known word gets a zero ro
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-
-import re
 
 import numpy as np
 
@@ -25,7 +24,7 @@ class StaticEncoder:
         self.name = name
 
     @classmethod
-    def from_word2vec_text(cls, path: str | Path, *, lang: str = "en", limit: int | None = None) -> "StaticEncoder":
+    def from_word2vec_text(cls, path: str | Path, *, lang: str = "en", limit: int | None = None) -> StaticEncoder:
         """Load vectors in word2vec text format (a header line ``count dim``, then ``word v1 v2 ...``).
 
         A directory, a header that is not two plain integers, a count or dimension the file cannot
@@ -72,7 +71,7 @@ class StaticEncoder:
         epochs: int = 10,
         seed: int = 0,
         fasttext: bool = False,
-    ) -> "StaticEncoder":
+    ) -> StaticEncoder:
         """Train gensim Word2Vec (CBOW by default), or FastText with ``fasttext=True`` (unseen
         words then get vectors from their character n-grams), on the tokens of ``texts``; one
         worker, so the same seed gives the same vectors."""

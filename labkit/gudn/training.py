@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from ..data.vocab import Vocabulary
-from ..embed.transformer import pick_device
+from ..embed.transformer import DEFAULT_MODEL, pick_device
+from ..training import fit, index_batches, predict_batches
 from .model import GUDN, EncoderMLC, load_encoder
 
 XMC_METHODS = ("gudn", "mlc")
@@ -32,7 +32,7 @@ class XMCConfig:
     encoder_lr / head_lr: learning rates of the pre-trained encoder and of the new layers."""
 
     method: str = "gudn"
-    encoder: str = "all-MiniLM-L6-v2"
+    encoder: str = DEFAULT_MODEL
     epochs: int = 5
     max_length: int = 128
     batch_size: int = 16
@@ -93,7 +93,7 @@ def label_clusters(texts: Sequence[str], label_matrix, n_clusters: int, *, seed:
     dims = max(1, min(64, reps.shape[1] - 1, reps.shape[0] - 1))
     dense = TruncatedSVD(dims, random_state=seed).fit_transform(reps) if dims < reps.shape[1] else reps.toarray()
     dense = dense + 1e-9 * np.random.default_rng(seed).normal(size=dense.shape)  # no zero rows
-    return SphericalKMeans(n_clusters=min(n_clusters, len(dense)), seed=seed).fit(dense).labels_
+    return SphericalKMeans(n_clusters=min(n_clusters, len(dense)), random_state=seed).fit(dense).labels_
 
 
 @dataclass
@@ -107,17 +107,17 @@ class XMCModel:
     epoch_seconds: list = field(default_factory=list)
     losses: list = field(default_factory=list)
 
-    @torch.inference_mode()
     def scores(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
         """(n_texts, n_labels) probabilities (0 for labels outside the best clusters)."""
+        if not len(texts):
+            return np.zeros((0, len(self.labels)))
         device = next(self.model.parameters()).device
-        self.model.eval()
-        out = []
-        for start in range(0, len(texts), batch_size):
-            enc = self.tokenizer(list(texts[start : start + batch_size]), padding=True, truncation=True,
-                                 max_length=self.config.max_length, return_tensors="pt").to(device)
-            out.append(torch.sigmoid(self.model(enc["input_ids"], enc["attention_mask"])).cpu().numpy())
-        return np.concatenate(out) if out else np.zeros((0, len(self.labels)))
+
+        def forward(model: torch.nn.Module, chunk: Sequence[str]) -> torch.Tensor:
+            enc = self.tokenizer(list(chunk), padding=True, truncation=True, max_length=self.config.max_length, return_tensors="pt").to(device)
+            return model(enc["input_ids"], enc["attention_mask"])
+
+        return predict_batches(self.model, texts, batch_size=batch_size, device=device, forward=forward)
 
     def save(self, folder):
         """Weights, encoder config, tokenizer, label names and settings (see :mod:`labkit.io`)."""
@@ -129,7 +129,7 @@ class XMCModel:
                                extra={"labels": list(self.labels.tokens), "xmc_config": asdict(self.config)})
 
     @classmethod
-    def load(cls, folder, *, device: str = "cpu") -> "XMCModel":
+    def load(cls, folder, *, device: str = "cpu") -> XMCModel:
         """A model written by :meth:`save`, ready to predict."""
         from ..io import from_pretrained, load_tokenizer, read_config
 
@@ -179,28 +179,29 @@ def train_xmc(texts: Sequence[str], label_sets: Sequence[Sequence[str]], config:
     ])
     use_labels = config.method == "gudn" and (config.feature_guide or config.link_guide)
     result = XMCModel(model, tokenizer, vocab, config)
-    for epoch in range(config.epochs):
-        start_time = time.perf_counter()
-        model.train()
-        order = rng.permutation(len(texts))
-        total = 0.0
-        for start in tqdm(range(0, len(order), config.batch_size), desc=f"{config.method} epoch {epoch + 1}/{config.epochs}",
-                          disable=not config.progress, unit="batch"):
-            idx = order[start : start + config.batch_size]
-            text = tokenizer([texts[i] for i in idx], padding=True, truncation=True, max_length=config.max_length, return_tensors="pt").to(device)
-            text = {"input_ids": text["input_ids"], "attention_mask": text["attention_mask"]}
-            labels = None
-            if use_labels:
-                sequences = [reinforce_labels(label_sets[i], tokenizer, config.max_length, fill=config.fill, rng=rng) for i in idx]
-                enc = tokenizer(sequences, padding=True, truncation=True, max_length=config.max_length, return_tensors="pt").to(device)
-                labels = {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
-            parts = model.losses(text, labels, y[idx].to(device), feature_guide=config.feature_guide, link_guide=config.link_guide)
-            loss = sum(parts.values())
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            total += loss.item() * len(idx)
-        result.losses.append(total / len(texts))
-        result.epoch_seconds.append(time.perf_counter() - start_time)
-    model.eval()
+
+    def batches(epoch: int) -> list[tuple[np.ndarray]]:
+        return index_batches(rng.permutation(len(texts)), config.batch_size)
+
+    def loss(model: torch.nn.Module, idx: np.ndarray) -> torch.Tensor:
+        """Eq. 8 on the items ``idx``: their texts, reinforced label sequences (drawing from ``rng``) and targets."""
+        text = tokenizer([texts[i] for i in idx], padding=True, truncation=True, max_length=config.max_length, return_tensors="pt").to(device)
+        text = {"input_ids": text["input_ids"], "attention_mask": text["attention_mask"]}
+        labels = None
+        if use_labels:
+            sequences = [reinforce_labels(label_sets[i], tokenizer, config.max_length, fill=config.fill, rng=rng) for i in idx]
+            enc = tokenizer(sequences, padding=True, truncation=True, max_length=config.max_length, return_tensors="pt").to(device)
+            labels = {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
+        parts = model.losses(text, labels, y[idx].to(device), feature_guide=config.feature_guide, link_guide=config.link_guide)
+        return sum(parts.values())
+
+    clock = time.perf_counter()
+
+    def time_epoch(epoch: int, mean_loss: float) -> None:
+        nonlocal clock
+        result.epoch_seconds.append(time.perf_counter() - clock)
+        clock = time.perf_counter()
+
+    result.losses = fit(model, batches, loss, epochs=config.epochs, seed=None, device=device, optimiser=optimiser,
+                        progress=config.progress, desc=f"{config.method} training", on_epoch=time_epoch)
     return result

@@ -26,7 +26,7 @@ def ranked_matrix(pred_lists: Sequence[Sequence[str]], vocab: Vocabulary, width:
 def _embed(labels: list[str], embedder: LabelEmbedder) -> np.ndarray:
     if isinstance(embedder, Mapping):
         dim = len(next(iter(embedder.values())))
-        return np.stack([np.asarray(embedder.get(l, np.zeros(dim)), dtype=np.float64) for l in labels])
+        return np.stack([np.asarray(embedder.get(label, np.zeros(dim)), dtype=np.float64) for label in labels])
     return np.asarray(embedder(labels), dtype=np.float64)
 
 
@@ -50,9 +50,9 @@ def evaluate_labels(
     if len(pred_lists) != len(truth_lists):
         raise ValueError(f"{len(pred_lists)} predictions for {len(truth_lists)} items")
     vocab = Vocabulary.from_label_sets(truth_lists)
-    vocab = vocab.union(l for labels in pred_lists for l in labels)
+    vocab = vocab.union(label for labels in pred_lists for label in labels)
     if train_lists is not None:
-        vocab = vocab.union(l for labels in train_lists for l in labels)
+        vocab = vocab.union(label for labels in train_lists for label in labels)
     truth = vocab.label_matrix(truth_lists)
     pred = vocab.label_matrix(pred_lists)
     result = set_scores(pred, truth)

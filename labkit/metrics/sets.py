@@ -12,7 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 
-def _binary(m) -> sp.csr_matrix:
+def binary_matrix(m) -> sp.csr_matrix:
     csr = sp.csr_matrix(m, dtype=np.float64)
     csr.sum_duplicates()
     csr.eliminate_zeros()
@@ -26,7 +26,7 @@ def _ratio(num: np.ndarray, den: np.ndarray, zero_division: float) -> np.ndarray
 
 def set_scores(pred, truth, *, zero_division: float = 0.0) -> dict[str, float]:
     """``{"precision", "recall", "f1", "coverage"}``, each the mean over items."""
-    pred, truth = _binary(pred), _binary(truth)
+    pred, truth = binary_matrix(pred), binary_matrix(truth)
     if pred.shape != truth.shape:
         raise ValueError(f"pred {pred.shape} and truth {truth.shape} differ in shape")
     if pred.shape[0] == 0:

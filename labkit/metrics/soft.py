@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..sparse import unit_rows
-from .sets import _binary
+from .sets import binary_matrix
 
 
 def _checked_unit_rows(embeddings: np.ndarray) -> np.ndarray:
@@ -31,7 +31,7 @@ def soft_scores(pred, truth, embeddings: np.ndarray) -> dict[str, float]:
     label l's vector (zero rows, e.g. labels with no known word, have similarity 0 to everything).
     All (predicted, gold) pairs of all items are scored in one vectorised pass.
     """
-    pred, truth = _binary(pred), _binary(truth)
+    pred, truth = binary_matrix(pred), binary_matrix(truth)
     unit = _checked_unit_rows(embeddings)
     if pred.shape != truth.shape or unit.shape[0] != pred.shape[1]:
         raise ValueError(f"shapes differ: pred {pred.shape}, truth {truth.shape}, embeddings {unit.shape}")

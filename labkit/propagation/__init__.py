@@ -5,12 +5,25 @@ supportive loss (:mod:`.losses`), tag categories (:mod:`.categories`) and plotly
 
 from .categories import categorize
 from .experiment import (
-    TaggerScores, hide_links, link_auc, playlist_song_vectors, predict_tags, relative_gain_by_category, relative_gain_by_rank,
-    score_tagger, train_song_tagger,
+    TaggerScores,
+    hide_links,
+    link_auc,
+    playlist_song_vectors,
+    predict_tags,
+    relative_gain_by_category,
+    relative_gain_by_rank,
+    score_tagger,
+    train_song_tagger,
 )
 from .losses import supportive_bce
 from .transitions import (
-    assignments_matrix, links_table, new_links, propagated_scores, random_walk, tag_matrix, transition_matrix,
+    assignments_matrix,
+    links_table,
+    new_links,
+    propagated_scores,
+    random_walk,
+    tag_matrix,
+    transition_matrix,
 )
 
 __all__ = [

@@ -9,14 +9,14 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 import torch
-from tqdm.auto import tqdm
 
 from ..data.playlists import PlaylistCollection
 from ..losses import bce
-from .losses import supportive_bce
-from ..mlc import MultiLabelClassifier
 from ..metrics import annotation_map, retrieval_map, roc_auc_columns
+from ..mlc import MultiLabelClassifier
 from ..sparse import binary_csr, unit_rows
+from ..training import fit, index_batches, predict_batches
+from .losses import supportive_bce
 
 
 def hide_links(song_tags: sp.spmatrix, fraction: float = 0.5, *, seed: int = 0) -> tuple[sp.csr_matrix, sp.csr_matrix]:
@@ -59,30 +59,27 @@ def train_song_tagger(
     their tags (Eq. 1), plus the supportive term of Eq. 3 for the ``propagated`` tags when given
     (``support_negatives``: the reading that also propagates zeros, see
     :func:`labkit.losses.supportive_bce`). Same seed, same model."""
-    torch.manual_seed(seed)
+    torch.manual_seed(seed)  # before the model is built; fit(seed=None) keeps this stream for the dropout
     rng = np.random.default_rng(seed)
     y = torch.from_numpy(sp.csr_matrix(targets)[rows].toarray().astype(np.float32)).to(device)
     q = None if propagated is None else torch.from_numpy(sp.csr_matrix(propagated)[rows].toarray().astype(np.float32)).to(device)
     x = torch.from_numpy(features[rows]).to(device)
-    model = MultiLabelClassifier(features.shape[1], y.shape[1], hidden=256, dropout=0.2).to(device)
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
-    for _ in tqdm(range(epochs), desc="song tagger", disable=not progress, unit="epoch"):
-        model.train()
-        order = torch.from_numpy(rng.permutation(len(rows)))
-        for start in range(0, len(rows), batch_size):
-            idx = order[start : start + batch_size]
-            logits = model(x[idx])
-            loss = bce(logits, y[idx]) if q is None else supportive_bce(logits, y[idx], q[idx], support_weight, negatives=support_negatives)
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-    return model.eval()
+    model = MultiLabelClassifier(features.shape[1], y.shape[1], hidden=256, dropout=0.2)
+
+    def batches(epoch: int) -> list[tuple[torch.Tensor]]:
+        return index_batches(torch.from_numpy(rng.permutation(len(rows))), batch_size)
+
+    def loss(model: MultiLabelClassifier, idx: torch.Tensor) -> torch.Tensor:
+        logits = model(x[idx])
+        return bce(logits, y[idx]) if q is None else supportive_bce(logits, y[idx], q[idx], support_weight, negatives=support_negatives)
+
+    fit(model, batches, loss, epochs=epochs, lr=lr, seed=None, device=device, progress=progress, desc="song tagger")
+    return model
 
 
-@torch.inference_mode()
 def predict_tags(model: MultiLabelClassifier, features: np.ndarray, rows: np.ndarray, device: str = "cpu") -> np.ndarray:
-    """(len(rows), n_tags) probabilities."""
-    return torch.sigmoid(model.to(device)(torch.from_numpy(features[rows]).to(device))).cpu().numpy()
+    """(len(rows), n_tags) probabilities, in eval mode, in one batch."""
+    return predict_batches(model, torch.from_numpy(features[rows]), batch_size=max(len(rows), 1), device=device)
 
 
 @dataclass

@@ -7,16 +7,11 @@ algebra over it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from ..data.tagging import assignment_matrix  # noqa: F401 (the tables every clustering starts from)
-from ..data.vocab import Vocabulary
-from ..sparse import binary_csr
 
 
 def tag_counts(items_by_tags: sp.spmatrix) -> np.ndarray:

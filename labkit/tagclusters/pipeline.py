@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .vectors import TagVectors, cooccurrence_embeddings, embed_tags
+from ..kmeans import SphericalKMeans
 from .agglomerative import cosine_distance, npmi_clusters, renumber_by_size, tree_clusters
 from .cooccurrence import assignment_matrix, merge_m_correlated, npmi, tag_counts
 from .filtering import frequent_tags, keep_core_clusters
-from ..kmeans import SphericalKMeans
 from .quality import best_k, k_sweep, silhouette, silhouette_per_point
+from .vectors import TagVectors, cooccurrence_embeddings, embed_tags
 
 EMBED_KS = (5, 10, 20, 50, 100, 200)
 NPMI_KS = tuple(range(5, 21))
@@ -51,7 +51,7 @@ def cluster_vectors(vectors: np.ndarray, k: int, *, algorithm: str = "kmeans", n
     """(n,) cluster of each vector, numbered by size (0 = largest): spherical k-means, or average
     linkage on cosine distance cut at ``k`` (``algorithm="average"``; O(n^2) memory)."""
     if algorithm == "kmeans":
-        return renumber_by_size(SphericalKMeans(n_clusters=k, n_init=n_init, seed=seed).fit(vectors).labels_)
+        return renumber_by_size(SphericalKMeans(n_clusters=k, n_init=n_init, random_state=seed).fit(vectors).labels_)
     if algorithm == "average":
         return tree_clusters(cosine_distance(vectors), [k]).labels
     raise ValueError(f"unknown algorithm {algorithm!r}: use 'kmeans' or 'average'")
@@ -125,7 +125,7 @@ def cluster_tags(
             tree = tree_clusters(cosine_distance(vectors.vectors), ks)
             labels, sweep, chosen = tree.labels, tree.sweep, tree.k
         elif len(ks) == 1:
-            model = SphericalKMeans(n_clusters=ks[0], n_init=n_init, seed=seed).fit(vectors.vectors)
+            model = SphericalKMeans(n_clusters=ks[0], n_init=n_init, random_state=seed).fit(vectors.vectors)
             sweep = pd.DataFrame([{"k": ks[0], "within": model.objective_ / len(tags), "silhouette": silhouette(vectors.vectors, model.labels_, seed=seed), "iterations": model.n_iter_}])
             chosen = ks[0]
         else:

@@ -43,7 +43,7 @@ def k_sweep(
     if not ks:
         raise ValueError(f"no k to try: every k must lie in [2, {len(x) - 1}] for {len(x)} points")
     for k in tqdm(ks, desc="k sweep", disable=not progress):
-        model = SphericalKMeans(n_clusters=k, n_init=n_init, seed=seed).fit(x)
+        model = SphericalKMeans(n_clusters=k, n_init=n_init, random_state=seed).fit(x)
         models[k] = model
         rows.append({
             "k": k, "within": model.objective_ / len(x),

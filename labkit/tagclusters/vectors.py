@@ -18,9 +18,9 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from ..sparse import unit_rows
+from ..training import fit, index_batches
 
 
 @dataclass
@@ -38,7 +38,7 @@ class TagVectors:
         """(n_tags,) bool: rows that are not zero."""
         return np.linalg.norm(self.vectors, axis=1) > 0
 
-    def subset(self, mask: np.ndarray) -> "TagVectors":
+    def subset(self, mask: np.ndarray) -> TagVectors:
         keep = np.flatnonzero(mask)
         unknown = set(self.unknown)
         return TagVectors([self.tags[i] for i in keep], self.vectors[keep], self.source, [self.tags[i] for i in keep if self.tags[i] in unknown])
@@ -96,22 +96,20 @@ def cooccurrence_embeddings(
     rows, tag_ids = skipgram_samples(y)
     if not len(rows):
         raise ValueError("no item holds two tags: co-occurrence embeddings need tags that occur together")
-    torch.manual_seed(seed)
+    torch.manual_seed(seed)  # before the model is built; fit(seed=None) keeps this stream for the training
     rng = np.random.default_rng(seed)
-    model = TagSkipGram(n_tags, dim).to(device)
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
-    epochs = max(epochs, -(-min_steps // -(-len(rows) // batch_size)))
-    for _ in tqdm(range(epochs), desc="tag skip-gram", disable=not progress, unit="epoch"):
-        order = rng.permutation(len(rows))
-        for start in range(0, len(order), batch_size):
-            batch = order[start : start + batch_size]
-            context = y[rows[batch]].toarray()
-            context[np.arange(len(batch)), tag_ids[batch]] = 0.0  # the input tag is not its own context
-            target = torch.from_numpy(context).to(device)
-            logits = model(torch.from_numpy(tag_ids[batch]).to(device))
-            loss = -(target * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
+    model = TagSkipGram(n_tags, dim)
+
+    def batches(epoch: int) -> list[tuple[np.ndarray]]:
+        return index_batches(rng.permutation(len(rows)), batch_size)
+
+    def loss(model: TagSkipGram, batch: np.ndarray) -> torch.Tensor:
+        context = y[rows[batch]].toarray()
+        context[np.arange(len(batch)), tag_ids[batch]] = 0.0  # the input tag is not its own context
+        target = torch.from_numpy(context).to(device)
+        logits = model(torch.from_numpy(tag_ids[batch]).to(device))
+        return -(target * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
+
+    fit(model, batches, loss, epochs=epochs, min_steps=min_steps, lr=lr, seed=None, device=device, progress=progress, desc="tag skip-gram")
     vectors = model.embedding.weight.detach().cpu().numpy()
     return TagVectors(list(tags), unit_rows(vectors), f"cooccurrence-skipgram:{dim}")

@@ -4,7 +4,7 @@ from .candidates import candidate_occurrences, candidate_phrases, candidate_span
 from .language import detect_language
 from .normalize import normalize, normalize_label
 from .sentences import split_sentences
-from .stopwords import ENGLISH_STOPWORDS, NEGATIONS, CHINESE_STOPWORDS
+from .stopwords import CHINESE_STOPWORDS, ENGLISH_STOPWORDS, NEGATIONS
 from .tokenize import chinese_tokens, english_tokens, tokenize
 
 __all__ = [

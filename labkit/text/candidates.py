@@ -16,10 +16,9 @@ import scipy.sparse as sp
 
 from ..data.vocab import Vocabulary
 from .language import detect_language
-from .normalize import normalize
+from .normalize import WORD, normalize
 from .stopwords import CHINESE_STOPWORDS, ENGLISH_STOPWORDS, NEGATIONS
-from .normalize import WORD
-from .tokenize import _jieba
+from .tokenize import jieba_tokenizer
 
 _CLAUSE = re.compile(r"[,;:.!?()\[\]{}\"/|。，、；：！？（）【】「」《》…~\n]|\s-\s|(?:^|\s)'|'(?:\s|$)")
 _LETTER = re.compile(r"[^\W\d_]")
@@ -31,7 +30,7 @@ def _token_spans(text: str, lang: str) -> list[tuple[str, int, int]]:
     if lang == "en":
         return [(m.group(), m.start(), m.end()) for m in WORD.finditer(text)]
     if lang == "zh":
-        return [(tok, s, e) for tok, s, e in _jieba().tokenize(text) if WORD.fullmatch(tok)]
+        return [(tok, s, e) for tok, s, e in jieba_tokenizer().tokenize(text) if WORD.fullmatch(tok)]
     raise ValueError(f"unknown language {lang!r}: use 'en' or 'zh'")
 
 

@@ -15,7 +15,7 @@ def english_tokens(text: str) -> list[str]:
 _JIEBA = None
 
 
-def _jieba():
+def jieba_tokenizer():
     global _JIEBA
     if _JIEBA is None:
         import jieba
@@ -30,7 +30,7 @@ def chinese_tokens(text: str) -> list[str]:
 
     Latin words inside Chinese text come out lower-cased, as in :func:`english_tokens`.
     """
-    return [tok for tok in _jieba().lcut(normalize(text)) if WORD.fullmatch(tok)]
+    return [tok for tok in jieba_tokenizer().lcut(normalize(text)) if WORD.fullmatch(tok)]
 
 
 def tokenize(text: str, lang: str = "en") -> list[str]:
