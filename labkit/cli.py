@@ -11,9 +11,9 @@ from pathlib import Path
 from . import __version__
 from .data import read_jsonl_corpus, read_predictions
 from .embed.transformer import DEFAULT_MODEL as DEFAULT_ENCODER  # noqa: E402 (the one default encoder name)
-from .errors import USER_ERRORS, DataFormatError, OutputError, UsageError
+from .errors import USER_ERRORS, DataFormatError, UsageError
 from .metrics import evaluate_labels
-from .outputs import check_output_file, check_output_folder, write_output_file
+from .outputs import check_inputs_apart, check_output_file, check_output_folder, write_output_file
 from .paths import sample_data_dir
 
 
@@ -175,9 +175,7 @@ def run_diva(args: argparse.Namespace) -> int:
         if not args.method.startswith("diva"):
             raise UsageError("--run-dir", f"saves DiVa rounds; method {args.method!r} has none (use diva, diva-static or diva-light)")
         check_run_dir(args.run_dir)
-        for path in inputs:
-            if path is not None and Path(path).resolve().is_relative_to(args.run_dir.resolve()):
-                raise OutputError(f"--run-dir {args.run_dir} holds an input ({path}): choose another folder")
+        check_inputs_apart(args.run_dir, inputs, "--run-dir")
     check_device(args.device)
     train = read_jsonl_corpus(args.train, require_labels=True)
     predict = read_jsonl_corpus(args.predict)
