@@ -85,6 +85,17 @@ def check_encoder(name_or_path: str, option: str = "--encoder") -> Path | None:
     return None
 
 
+def check_harvest_encoder(name: str) -> Path | None:
+    """:func:`check_encoder` for ``labkit diva`` and ``labkit demo``, which also take ``fasttext`` /
+    ``word2vec`` (trained on the comments) and ``auto`` (by language: the bundled English encoder,
+    or FastText for Chinese)."""
+    from .diva.harvest import CORPUS_ENCODERS
+
+    if name in CORPUS_ENCODERS:
+        return None
+    return check_encoder(DEFAULT_ENCODER if name == "auto" else name)
+
+
 # ----------------------------------------------------------------------------- eval
 def _add_eval(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -97,6 +108,9 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pred", required=True, type=Path, help="prediction JSONL")
     p.add_argument("--truth", required=True, type=Path, help="corpus JSONL with the true labels")
     p.add_argument("--train", type=Path, help="training corpus JSONL: adds PSP@k and PSnDCG@k")
+    p.add_argument("--gold", type=Path,
+                   help="corpus JSONL of the items' gold labels (test1): score each item's gold labels followed by its "
+                   "predicted ones (Y^G ∪ Y+, the paper's measure) instead of the predictions alone")
     p.add_argument("--k", nargs="+", type=int, default=[1, 3, 5], help="cut-offs for @k metrics")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.set_defaults(func=run_eval)
@@ -105,7 +119,7 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
 def run_eval(args: argparse.Namespace) -> int:
     for k in args.k:
         at_least(k, 1, "--k")
-    for path, option in ((args.pred, "--pred"), (args.truth, "--truth"), (args.train, "--train")):
+    for path, option in ((args.pred, "--pred"), (args.truth, "--truth"), (args.train, "--train"), (args.gold, "--gold")):
         input_file(path, option)
     truth = read_jsonl_corpus(args.truth, require_labels=True)
     predictions = {p.id: p.labels for p in read_predictions(args.pred)}
@@ -118,7 +132,15 @@ def run_eval(args: argparse.Namespace) -> int:
         )
     missing = sum(item.id not in predictions for item in truth)
     if missing:
-        print(f"labkit eval: {missing} item(s) of {args.truth} have no prediction: scored as empty", file=sys.stderr)
+        alone = "their gold labels alone" if args.gold is not None else "empty"
+        print(f"labkit eval: {missing} item(s) of {args.truth} have no prediction: scored as {alone}", file=sys.stderr)
+    if args.gold is not None:
+        gold = read_jsonl_corpus(args.gold, require_labels=True)
+        absent = [item.id for item in truth if item.id not in gold]
+        if absent:
+            raise DataFormatError(args.gold, f"{len(absent)} item(s) of {args.truth} have no gold labels here", record=absent[0])
+        predictions = {item.id: tuple(dict.fromkeys((*gold[item.id].labels, *predictions.get(item.id, ())))) for item in truth}
+        print(f"labkit eval: scoring gold labels of {args.gold} with the predictions added (Y^G ∪ Y+)", file=sys.stderr)
     train_lists = read_jsonl_corpus(args.train, require_labels=True).label_sets if args.train else None
     result = evaluate_labels(
         [predictions.get(item.id, ()) for item in truth],
@@ -150,8 +172,13 @@ def _add_diva(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--predict", required=True, type=Path)
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--method", default="diva", choices=METHODS)
-    p.add_argument("--encoder", default=DEFAULT_ENCODER, help="Hugging Face model name or path, or a word2vec .txt file")
+    p.add_argument("--encoder", default="auto",
+                   help="Hugging Face model name or path, a word2vec .txt file, fasttext or word2vec (trained on the "
+                   "comments), or auto (default): the bundled English encoder for English, fasttext for Chinese")
     p.add_argument("--gold-vocab", type=Path, help="expert vocabulary, one label per line (default: the labels of TRAIN)")
+    p.add_argument("--keep-gold", action="store_true",
+                   help="write each item's own labels from --predict (its experts' gold labels) followed by the harvested "
+                   "ones: Y^G ∪ Y+, the set DiVa's paper scores (default: the harvested labels alone)")
     p.add_argument("--rounds", type=int, default=None, help="DiVa rounds after the first training (default 1)")
     p.add_argument("--lang", default="auto", choices=["auto", "en", "zh"])
     p.add_argument("--seed", type=int, default=0)
@@ -165,10 +192,11 @@ def run_diva(args: argparse.Namespace) -> int:
     from .data.jsonl import write_predictions
     from .data.textfile import iter_lines
     from .diva import DiVaConfig, harvest
+    from .diva.harvest import choose_encoder, comments_language, keep_gold
     from .diva.rundir import check_run_dir
 
     inputs = [input_file(args.train, "--train"), input_file(args.predict, "--predict"), input_file(args.gold_vocab, "--gold-vocab"),
-              check_encoder(args.encoder)]
+              check_harvest_encoder(args.encoder)]
     check_output_file(args.out, kind="predictions", inputs=inputs, option="--out")
     at_least(args.rounds, 0, "--rounds")
     if args.run_dir is not None:
@@ -180,13 +208,21 @@ def run_diva(args: argparse.Namespace) -> int:
     train = read_jsonl_corpus(args.train, require_labels=True)
     predict = read_jsonl_corpus(args.predict)
     vocab = [line.strip() for _, line in iter_lines(args.gold_vocab)] if args.gold_vocab else None
-    config = DiVaConfig(seed=args.seed, device=args.device)
+    lang = comments_language(train, predict) if args.lang == "auto" else args.lang
+    config = DiVaConfig.for_language(lang, seed=args.seed, device=args.device)
     if args.rounds is not None:
         config.rounds = args.rounds
-    result = harvest(train, predict, method=args.method, encoder=args.encoder, gold_vocabulary=vocab, config=config, lang=args.lang,
+    encoder, why = choose_encoder(args.encoder, lang)
+    print(f"{args.method}: comments in {'Chinese' if lang == 'zh' else 'English'}"
+          f"{' (detected)' if args.lang == 'auto' else ''}; encoder {encoder} ({why})", file=sys.stderr)
+    result = harvest(train, predict, method=args.method, encoder=encoder, gold_vocabulary=vocab, config=config, lang=args.lang,
                      run_dir=args.run_dir)
-    write_predictions(result.predictions, args.out)
-    n_labels = sum(len(p.labels) for p in result.predictions)
+    if args.keep_gold and not any(predict.label_sets):
+        print(f"{args.method}: --keep-gold: the items of {args.predict} carry no labels, so the harvested labels are written alone",
+              file=sys.stderr)
+    predictions = keep_gold(result.predictions, predict.label_sets) if args.keep_gold else result.predictions
+    write_predictions(predictions, args.out)
+    n_labels = sum(len(p.labels) for p in predictions)
     timing = ", ".join(f"{k} {v:.1f}s" for k, v in result.seconds.items())
     print(f"{args.method}: {n_labels} labels for {len(predict)} items written to {args.out} ({timing})", file=sys.stderr)
     return 0
@@ -410,7 +446,8 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--data", type=Path, default=None, help="corpus folder (default: the bundled data/synthetic)")
     p.add_argument("--methods", default=None, help="comma-separated methods (default: DiVa and every baseline)")
-    p.add_argument("--encoder", default=DEFAULT_ENCODER, help="Hugging Face model name or path")
+    p.add_argument("--encoder", default="auto",
+                   help="Hugging Face model name or path, fasttext/word2vec (trained on the comments), or auto (default: by language)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.set_defaults(func=run_demo)
@@ -431,7 +468,7 @@ def run_demo(args: argparse.Namespace) -> int:
         if unknown:
             raise UsageError("--methods", f"unknown method {unknown[0]!r}: choose from {', '.join(METHODS)}")
     check_device(args.device)
-    check_encoder(args.encoder)
+    check_harvest_encoder(args.encoder)
     print(run_comparison(folder, methods=methods, encoder=args.encoder, seed=args.seed, device=args.device))
     return 0
 

@@ -8,10 +8,12 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from labkit.data import Corpus, Item
 from labkit.diva import DiVaConfig, harvest
+from labkit.diva.config import LEGACY_SETTINGS
 from labkit.diva.rundir import export_run
 from labkit.embed import StaticEncoder
 from labkit.io import from_pretrained
@@ -45,7 +47,12 @@ def test_an_old_run_directory_exports_and_resumes(tmp_path):
     predict = Corpus([Item(i, tuple(c)) for i, c in corpus["predict"]])
     encoder = StaticEncoder.train([c for item in train for c in item.comments], dim=16, epochs=1, seed=0)
     before = {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file()}
-    result = harvest(train, predict, method="diva", encoder=encoder, config=DiVaConfig(**CONFIG), run_dir=run)  # finished: resumes at its end
+    # settings added since (LEGACY_SETTINGS) changed what a run computes: the old run resumes with
+    # their old values, and with today's defaults it is refused, naming each such setting
+    with pytest.raises(ValueError, match="settings.experts_weigh_negatives: False -> True"):
+        harvest(train, predict, method="diva", encoder=encoder, config=DiVaConfig(**CONFIG), run_dir=run)
+    config = DiVaConfig(**CONFIG, **LEGACY_SETTINGS)
+    result = harvest(train, predict, method="diva", encoder=encoder, config=config, run_dir=run)  # finished: resumes at its end
     assert [[p.id, list(p.labels)] for p in result.predictions] == [[i, labels] for i, labels, _ in EXPECTED["predictions"]]
     np.testing.assert_allclose([s for p in result.predictions for s in p.scores], [s for _, _, ss in EXPECTED["predictions"] for s in ss],
                                rtol=0, atol=1e-6)

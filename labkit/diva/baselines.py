@@ -31,14 +31,14 @@ def tfidf_scores(pairs: PairSpace, gold: sp.csr_matrix, train_rows: np.ndarray, 
     return restrict_rows(pairs.si, rows), k
 
 
-def _train_eq2(pairs, positives, rows, config: DiVaConfig, device, *, loss="bce", prior=None, dropout=None, desc="EQ. 2"):
+def _train_eq2(pairs, positives, rows, config: DiVaConfig, device, *, loss="bce", prior=None, dropout=None, desc="EQ. 2", experts_labels=None):
     c = config
     model = new_pair_classifier(pairs, tower=c.tower, hidden=c.hidden, dropout=c.dropout if dropout is None else dropout, seed=c.seed)
     train_pair_classifier(
         model, pairs, positives, rows, epochs=c.epochs, negatives_per_positive=c.negatives_per_positive,
         subsample=c.subsample, batch_size=c.batch_size, lr=c.lr, loss=loss, prior=prior, seed=c.seed,
         device=device, desc=desc, progress=c.progress, min_steps=c.min_steps,
-        unlabeled_weight=c.unlabeled_weight if loss == "bce" else 1.0,
+        unlabeled_weight=c.unlabeled_weight if loss == "bce" else 1.0, nnpu_ascent=c.nnpu_ascent, experts_labels=experts_labels,
     )
     return model
 
@@ -65,7 +65,8 @@ def nst_eq2_scores(pairs, gold, train_rows, rows, config: DiVaConfig, device: st
         pseudo = scores.copy()
         pseudo.data = (pseudo.data >= config.pseudo_threshold).astype(np.float64)
         positives = canonical_csr((restrict_rows(gold, train_rows) + pseudo) > 0)
-        teacher = _train_eq2(pairs, positives, all_rows, config, device, dropout=min(0.5, config.dropout + 0.2), desc=f"NST student {it + 1}")
+        teacher = _train_eq2(pairs, positives, all_rows, config, device, dropout=min(0.5, config.dropout + 0.2), desc=f"NST student {it + 1}",
+                             experts_labels=restrict_rows(gold, train_rows) if config.experts_weigh_negatives else None)
     return score_candidates(teacher, pairs, rows, device=device)
 
 

@@ -102,12 +102,97 @@ def method_scores(
 
             fit_in_run_dir(run, run_dir)
         return run.predict(rows), run, None
-    pairs = PairSpace.build(space, include_absent_vocabulary=config.include_absent_vocabulary, use_bounds=config.boundary_features)
+    pairs = PairSpace.build(space, include_absent_vocabulary=config.include_absent_vocabulary, use_bounds=config.boundary_features,
+                            vocabulary_features=config.vocabulary_features)
     if method == "tfidf":
         scores, top_k = tfidf_scores(pairs, gold, train_rows, rows)
         return scores, None, top_k
     fn = {"eq2": eq2_scores, "nnpu": nnpu_scores, "nst-eq2": nst_eq2_scores, "mlc": mlc_scores, "nst-mlc": nst_mlc_scores}[method]
     return fn(pairs, gold, train_rows, rows, config, device), None, None
+
+
+CORPUS_ENCODERS = ("fasttext", "word2vec")
+
+
+def choose_encoder(name: str | None, lang: str) -> tuple[str, str]:
+    """(encoder name, why) for ``name`` (None or ``"auto"``: by language) and comments in ``lang``.
+
+    English: the bundled sentence transformer. Chinese: FastText vectors trained on the comments
+    themselves (character n-grams suit Chinese words), as no Chinese transformer is bundled and
+    downloads may be off; give ``--encoder hfl/chinese-xlnet-base`` (or any model) to use one.
+    """
+    if name not in (None, "auto"):
+        return name, "as asked"
+    if lang == "zh":
+        return "fasttext", ("Chinese comments: FastText vectors trained on the comments (no Chinese sentence encoder is "
+                            "bundled; pass --encoder NAME for a Hugging Face one)")
+    return DEFAULT_MODEL, "English comments: the bundled sentence encoder"
+
+
+def make_encoder(name: str, texts: Sequence[str], *, lang: str, config: DiVaConfig):
+    """An encoder object: ``"fasttext"`` / ``"word2vec"`` are trained on ``texts`` (one string
+    per item, seeded by ``config.seed``); anything else is loaded by :func:`get_encoder`."""
+    if name in CORPUS_ENCODERS:
+        from ..embed.static import StaticEncoder
+
+        return StaticEncoder.train(texts, lang=lang, fasttext=name == "fasttext", seed=config.seed)
+    return get_encoder(name, device=config.device, progress=config.progress, lang=lang)
+
+
+def comments_language(*corpora: Corpus) -> str:
+    """``"zh"`` or ``"en"``, detected from the comments of the corpora."""
+    from ..text.language import detect_language
+
+    return detect_language(c for corpus in corpora for item in corpus for c in item.comments)
+
+
+def keep_gold(predictions: Sequence[Prediction], gold: Sequence[Sequence[str]]) -> list[Prediction]:
+    """Each item's gold labels (score 1.0) followed by its harvested labels that are new: Y^G ∪ Y+,
+    the label set DiVa's Eq. 1 scores."""
+    out = []
+    for p, labels in zip(predictions, gold, strict=True):
+        known = list(dict.fromkeys(labels))
+        scores = p.scores or tuple(float("nan") for _ in p.labels)
+        added = [(label, score) for label, score in zip(p.labels, scores) if label not in set(known)]
+        out.append(Prediction(p.id, (*known, *(a for a, _ in added)), (*(1.0 for _ in known), *(b for _, b in added))))
+    return out
+
+
+VOCABULARY_METHODS = ("mlc", "nst-mlc")  # label only the gold vocabulary
+THRESHOLDS = (0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def threshold_on_validation(
+    method: str, space: CandidateSpace, train_labels: Sequence[Sequence[str]], config: DiVaConfig, *,
+    fraction: float = 0.2, thresholds: Sequence[float] = THRESHOLDS,
+) -> tuple[float, float]:
+    """(threshold, its validation F1) for a method that labels only the gold vocabulary: it trains
+    on the gold labels of 1 - ``fraction`` of the training items (rows 0..len(train_labels)-1 of
+    ``space``), scores the rest, and keeps the threshold of best mean F1 against their gold labels.
+
+    Gold labels are all in the vocabulary, so for these methods they are a fair validation target;
+    a pair classifier's labels outside it would count as wrong, so the DiVa variants and EQ. 2 keep
+    thresholds chosen on complete label sets (``bench/diva_validation.py``, ``bench/diva_muchin.py``).
+    """
+    from ..metrics import evaluate_labels
+
+    if method not in VOCABULARY_METHODS:
+        raise ValueError(f"threshold_on_validation tunes {', '.join(VOCABULARY_METHODS)}, not {method!r}")
+    order = np.random.default_rng(config.seed).permutation(len(train_labels))
+    n_val = max(1, int(round(len(order) * fraction)))
+    val_rows, fit_rows = np.sort(order[:n_val]), np.sort(order[n_val:])
+    fitting = set(fit_rows.tolist())
+    gold = gold_matrix(space, [labels if i in fitting else () for i, labels in enumerate(train_labels)], space.n_items)
+    scores, _, _ = method_scores(method, space, gold, fit_rows, val_rows, config)
+    ids = [str(i) for i in val_rows]
+    truth = [list(train_labels[i]) for i in val_rows]
+    f1 = {}
+    for t in thresholds:
+        predicted = [list(p.labels) for p in to_predictions(ids, sp.csr_matrix(scores)[val_rows], space, threshold=t,
+                                                             nested=config.suppress_nested)]
+        f1[t] = evaluate_labels(predicted, truth, ks=(1,))["f1"]
+    best = max(f1, key=f1.get)
+    return float(best), float(f1[best])
 
 
 def harvest(
@@ -124,7 +209,9 @@ def harvest(
 ) -> HarvestResult:
     """Train on ``train`` (gold labels) and return ranked label predictions for ``predict``.
 
-    encoder: an encoder object, a model name or path, or None for the default transformer.
+    encoder: an encoder object, a model name or path, ``"fasttext"`` / ``"word2vec"`` (trained on
+    the comments), or None / ``"auto"`` to choose by language (:func:`choose_encoder`).
+    config: the settings; None: :meth:`DiVaConfig.for_language` of the comments' language.
     gold_vocabulary: the expert vocabulary (default: every label of ``train``).
     space: a ready candidate space over train + predict items (skips encoding).
     run_dir: for the DiVa variants, a run directory (:mod:`labkit.diva.rundir`): every finished
@@ -133,7 +220,11 @@ def harvest(
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}: choose from {', '.join(METHODS)}")
-    config = dataclasses.replace(config) if config is not None else DiVaConfig()  # the caller's object stays as it was
+    lang_given = lang  # a run directory's fingerprint records the option as given
+    if lang == "auto":  # tokenisers, word vectors and the defaults go by language: decide it here
+        lang = space.lang if space is not None else comments_language(train, predict)
+    # the caller's object stays as it was
+    config = dataclasses.replace(config) if config is not None else DiVaConfig.for_language(lang)
     if method.startswith("diva"):
         config.variant = method
     seconds: dict[str, float] = {}
@@ -141,12 +232,8 @@ def harvest(
     if space is None:
         start = time.perf_counter()
         if encoder is None or isinstance(encoder, str):
-            encoder_lang = lang
-            if lang == "auto":  # word vectors tokenise by language: decide it here, from the comments
-                from ..text.language import detect_language
-
-                encoder_lang = detect_language(c for item in (*train, *predict) for c in item.comments)
-            encoder = get_encoder(encoder or DEFAULT_MODEL, device=config.device, progress=config.progress, lang=encoder_lang)
+            name, _ = choose_encoder(encoder, lang)
+            encoder = make_encoder(name, ["\n".join(c) for c in (*train.comments, *predict.comments)], lang=lang, config=config)
         space = build_candidate_space([*train.comments, *predict.comments], vocab, encoder, lang=lang)
         seconds["encode"] = time.perf_counter() - start
     n_train = len(train)
@@ -159,7 +246,7 @@ def harvest(
         from .rundir import fingerprint, start_run
 
         settings = {k: v for k, v in config.to_dict().items() if k not in ("progress", "device")}
-        data = fingerprint(train.ids, train.comments, train.label_sets, predict.ids, predict.comments, vocab, lang,
+        data = fingerprint(train.ids, train.comments, train.label_sets, predict.ids, predict.comments, vocab, lang_given,
                            getattr(encoder, "encoder_id", None) or str(encoder))
         start_run(run_dir, {"method": method, "settings": settings, "data": data, "n_train": len(train), "n_predict": len(predict)})
     scores, run, top_k = method_scores(method, space, gold, train_rows, rows, config, run_dir=run_dir)

@@ -66,7 +66,8 @@ class DiVa:
     def __init__(self, space: CandidateSpace, train_rows: np.ndarray, gold: sp.csr_matrix, config: DiVaConfig | None = None) -> None:
         self.config = config or DiVaConfig()
         self.device = pick_device(self.config.device)
-        self.pairs = PairSpace.build(space, include_absent_vocabulary=self.config.include_absent_vocabulary, use_bounds=self.config.boundary_features)
+        self.pairs = PairSpace.build(space, include_absent_vocabulary=self.config.include_absent_vocabulary, use_bounds=self.config.boundary_features,
+                                     vocabulary_features=self.config.vocabulary_features)
         rng = np.random.default_rng(self.config.seed)
         train_rows = np.asarray(train_rows, dtype=np.int64)
         n_val = int(round(len(train_rows) * self.config.validation_fraction))
@@ -139,6 +140,8 @@ class DiVa:
             negatives_per_positive=c.negatives_per_positive, subsample=c.subsample, batch_size=c.batch_size,
             lr=c.lr, seed=c.seed + 1000 * self.round, device=self.device,
             min_steps=c.min_steps if self.round == 0 else c.min_steps // 4, unlabeled_weight=c.unlabeled_weight,
+            experts_labels=self.gold if c.experts_weigh_negatives else None,
+            not_negatives=self.known_labels() if c.variant == "diva-light" and self.round > 0 else None,
             desc=f"round {self.round}: training", progress=c.progress,
         )
         self._scores_cache = None

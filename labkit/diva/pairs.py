@@ -33,6 +33,11 @@ class PairSpace:
     si: TF-IDF (Eq. 9) of every occurring pair; log_counts, share: the other occurrence features.
     use_bounds: add the space's boundary features (how each occurrence is bounded) to the pair
     features, where the space has them.
+    vocabulary_features: add a one-hot of the phrase's gold-vocabulary entry (n_gold columns,
+    zeros for other phrases and for pairs that do not occur): the classifier then learns how
+    often each expert label that occurs in an item's comments is one of its labels, which shared
+    phrase vectors alone learn poorly from a few hundred items. Never stored: built when features
+    are gathered, (pairs, n_gold) float32 (in training, for one epoch's pairs at once).
     """
 
     space: CandidateSpace
@@ -41,11 +46,13 @@ class PairSpace:
     log_counts: sp.csr_matrix
     share: sp.csr_matrix
     use_bounds: bool = True
+    vocabulary_features: bool = False
     _entries: _EntryTable | None = field(default=None, init=False, repr=False)
 
     @property
     def n_features(self) -> int:
-        return N_OCCURRENCE_FEATURES + sum(m.shape[1] for m in self._extra_tables())
+        stored = N_OCCURRENCE_FEATURES + sum(m.shape[1] for m in self._extra_tables())
+        return stored + (self.space.n_gold if self.vocabulary_features else 0)
 
     def _extra_tables(self) -> list[np.ndarray]:
         """The per-entry feature tables of the space that enter the pair features."""
@@ -55,7 +62,8 @@ class PairSpace:
         return [t for t in tables if t is not None]
 
     @classmethod
-    def build(cls, space: CandidateSpace, *, include_absent_vocabulary: bool = True, use_bounds: bool = True) -> PairSpace:
+    def build(cls, space: CandidateSpace, *, include_absent_vocabulary: bool = True, use_bounds: bool = True,
+              vocabulary_features: bool = False) -> PairSpace:
         occurring = canonical_csr(space.counts > 0)
         if include_absent_vocabulary and space.n_gold:
             gold = sp.csr_matrix(np.ones((space.n_items, space.n_gold)), shape=(space.n_items, space.n_gold))
@@ -66,18 +74,21 @@ class PairSpace:
             raise ValueError("the space's counts must be canonical (no zeros or duplicates)")
         log_counts = counts.copy()
         log_counts.data = np.log1p(log_counts.data)
-        return cls(space, occurring, canonical_csr(tfidf(counts)), log_counts, canonical_csr(space.comment_share), use_bounds)
+        return cls(space, occurring, canonical_csr(tfidf(counts)), log_counts, canonical_csr(space.comment_share), use_bounds,
+                   vocabulary_features)
 
     def features(self, items: np.ndarray, phrases: np.ndarray) -> np.ndarray:
         """(B, n_features) float32: occurs (0/1), log(1 + count), share of comments holding it,
-        TF-IDF, then the pair's context vector and its boundary features; all zeros where the
-        phrase does not occur.
+        TF-IDF, then the pair's context vector, its boundary features and (``vocabulary_features``)
+        the one-hot of its gold-vocabulary entry; all zeros where the phrase does not occur.
 
         One binary search finds each pair's entry among the occurring pairs; every feature is a
         gather from an array aligned with those entries."""
         if self._entries is None:
             self._entries = _EntryTable(self)
-        return self._entries.features(np.asarray(items, dtype=np.int64), np.asarray(phrases, dtype=np.int64))
+        items, phrases = np.asarray(items, dtype=np.int64), np.asarray(phrases, dtype=np.int64)
+        found = self._entries.index.positions(items, phrases)
+        return self._with_vocabulary(self._entries.table[found], phrases, found >= 0)
 
     def occurring_features(self, items: np.ndarray, phrases: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The pairs that occur in the comments and their features: (positions (R,) into the
@@ -86,7 +97,18 @@ class PairSpace:
             self._entries = _EntryTable(self)
         found = self._entries.index.positions(np.asarray(items, dtype=np.int64), np.asarray(phrases, dtype=np.int64))
         rows = np.flatnonzero(found >= 0)
-        return rows, self._entries.table[found[rows]]
+        return rows, self._with_vocabulary(self._entries.table[found[rows]], np.asarray(phrases, dtype=np.int64)[rows], None)
+
+    def _with_vocabulary(self, stored: np.ndarray, phrases: np.ndarray, occurs: np.ndarray | None) -> np.ndarray:
+        """The stored features with the vocabulary one-hot appended (``occurs``: (B,) bool, or
+        None when every pair occurs)."""
+        if not self.vocabulary_features:
+            return stored
+        n_gold = self.space.n_gold
+        onehot = np.zeros((len(phrases), n_gold), np.float32)
+        hit = phrases < n_gold if occurs is None else (phrases < n_gold) & occurs
+        onehot[np.flatnonzero(hit), phrases[hit]] = 1.0
+        return np.hstack([stored, onehot])
 
     def candidate_pairs(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """All (item, phrase) candidate pairs of the items ``rows``: two int arrays."""
@@ -96,7 +118,8 @@ class PairSpace:
 
 
 class _EntryTable:
-    """The occurring (item, phrase) pairs, with one feature row per pair (last row: absent)."""
+    """The occurring (item, phrase) pairs, with one feature row per pair (last row: absent, which
+    index -1 picks)."""
 
     def __init__(self, pairs: PairSpace) -> None:
         counts = pairs.log_counts
@@ -108,8 +131,6 @@ class _EntryTable:
         table = np.hstack([np.stack(columns, axis=1).astype(np.float32), *(t.astype(np.float32) for t in pairs._extra_tables())])
         self.table = np.vstack([table, np.zeros((1, table.shape[1]), np.float32)])
 
-    def features(self, items: np.ndarray, phrases: np.ndarray) -> np.ndarray:
-        return self.table[self.index.positions(items, phrases)]  # -1 picks the zero row
 
 
 def restrict_rows(m: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
@@ -127,13 +148,18 @@ def sample_training_pairs(
     *,
     negatives_per_positive: int = 5,
     subsample: float | None = 1e-3,
+    not_negatives: sp.csr_matrix | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One epoch of training pairs: (items, phrases, targets 0/1), shuffled.
 
     Positives are the entries of ``positives`` in ``rows``; frequent labels are kept with
     probability sqrt(t/f) + t/f (word2vec subsampling, f = the label's share of positive pairs).
     Each kept positive brings ``negatives_per_positive`` negatives drawn uniformly from the item's
-    candidates that are not positives.
+    candidates that are not positives; with ``negatives_per_positive=0`` every such candidate of
+    the items is a negative (each epoch sees every pair: the classifier then learns the true
+    share of labels among candidates, not one inflated by sampling). ``not_negatives``: pairs
+    never drawn as negatives although they are not positives here (diva-light fine-tunes on one
+    round's pseudo-labels; the other known labels are not wrong).
     """
     pos = restrict_rows(positives, rows)
     pos_items = np.repeat(np.arange(pos.shape[0]), np.diff(pos.indptr))
@@ -143,12 +169,17 @@ def sample_training_pairs(
         f = share[pos_phrases]
         keep = rng.random(len(f)) < np.sqrt(subsample / f) + subsample / f
         pos_items, pos_phrases = pos_items[keep], pos_phrases[keep]
-    pool = canonical_csr(restrict_rows(pairs.candidates, rows) - pairs.candidates.multiply(pos) > 0)
+    excluded = pos if not_negatives is None else canonical_csr((pos + not_negatives) > 0)
+    pool = canonical_csr(restrict_rows(pairs.candidates, rows) - pairs.candidates.multiply(excluded) > 0)
     pool_sizes = np.diff(pool.indptr)
-    neg_items = np.repeat(pos_items, negatives_per_positive)
-    neg_items = neg_items[pool_sizes[neg_items] > 0]
-    pick = (rng.random(len(neg_items)) * pool_sizes[neg_items]).astype(np.int64)
-    neg_phrases = pool.indices[pool.indptr[neg_items] + pick].astype(np.int64)
+    if negatives_per_positive <= 0:  # every other candidate of the items is a negative
+        neg_items = np.repeat(np.arange(pool.shape[0]), pool_sizes)
+        neg_phrases = pool.indices.astype(np.int64)
+    else:
+        neg_items = np.repeat(pos_items, negatives_per_positive)
+        neg_items = neg_items[pool_sizes[neg_items] > 0]
+        pick = (rng.random(len(neg_items)) * pool_sizes[neg_items]).astype(np.int64)
+        neg_phrases = pool.indices[pool.indptr[neg_items] + pick].astype(np.int64)
     items = np.concatenate([pos_items, neg_items])
     phrases = np.concatenate([pos_phrases, neg_phrases])
     targets = np.concatenate([np.ones(len(pos_items)), np.zeros(len(neg_items))]).astype(np.float32)
@@ -187,29 +218,38 @@ def train_pair_classifier(
     progress: bool = True,
     min_steps: int = 0,
     unlabeled_weight: float = 1.0,
+    nnpu_ascent: bool = False,
+    experts_labels: sp.csr_matrix | None = None,
+    not_negatives: sp.csr_matrix | None = None,
 ) -> list[float]:
     """Train (or fine-tune) ``model`` in place; returns the mean loss of each epoch.
 
     Small corpora get more epochs: at least ``min_steps`` optimiser steps are taken in all.
 
     unlabeled_weight: the loss weight of sampled negatives whose phrase is nobody's label in
-    ``positives`` (a phrase outside the label vocabulary is unlabelled, not known to be wrong:
-    experts only ever used their vocabulary); negatives of labelled phrases weigh 1.
+    ``experts_labels`` (default ``positives``; a phrase outside the label vocabulary is
+    unlabelled, not known to be wrong: experts only ever used their vocabulary); negatives of
+    labelled phrases weigh 1. Pass the gold labels when ``positives`` adds pseudo-labels: a phrase
+    pseudo-labelled on a few items is still unlabelled on the others (pseudo-labels are few by
+    design), and weighing its other occurrences as sure negatives teaches the classifier that the
+    phrases it has just harvested are mostly wrong. not_negatives: pairs never drawn as negatives
+    (see :func:`sample_training_pairs`).
 
     loss: ``"bce"`` (Eq. 11) or ``"nnpu"`` (Eq. 12, needs ``prior``, the share of positives among
-    candidate pairs). The same seed gives the same model.
+    candidate pairs; ``nnpu_ascent``: with Kiryo et al.'s gradient ascent). The same seed gives the
+    same model.
     """
     rng = np.random.default_rng(seed)
     items_t = torch.from_numpy(pairs.space.item_vectors).to(device)
     phrases_t = torch.from_numpy(pairs.space.phrase_vectors).to(device)
     labelled = np.zeros(positives.shape[1], dtype=bool)
-    labelled[np.unique(restrict_rows(positives, rows).indices)] = True
+    labelled[np.unique(restrict_rows(positives if experts_labels is None else experts_labels, rows).indices)] = True
 
     def batches(epoch: int) -> list[tuple]:
         """A fresh sample of training pairs, moved to ``device`` at once, cut into batches of
         (item indices, phrase indices, features, targets, weights or None)."""
         items, phrases, targets = sample_training_pairs(pairs, positives, rows, rng, negatives_per_positive=negatives_per_positive,
-                                                        subsample=subsample)
+                                                        subsample=subsample, not_negatives=not_negatives)
         feats = torch.from_numpy(pairs.features(items, phrases)).to(device)
         items_idx, phrases_idx = torch.from_numpy(items).to(device), torch.from_numpy(phrases).to(device)
         y = torch.from_numpy(targets).to(device)
@@ -219,7 +259,7 @@ def train_pair_classifier(
 
     def batch_loss(model: PairClassifier, items_idx, phrases_idx, feats, y, w) -> torch.Tensor:
         logits = model(items_t[items_idx], phrases_t[phrases_idx], feats)
-        return bce(logits, y, w) if loss == "bce" else nnpu(logits, y > 0, prior)
+        return bce(logits, y, w) if loss == "bce" else nnpu(logits, y > 0, prior, ascent=nnpu_ascent)
 
     return fit(model, batches, batch_loss, epochs=epochs, min_steps=min_steps, lr=lr, seed=seed, device=device, progress=progress,
                desc=desc)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ..errors import DataFormatError, OutputError
 from ..outputs import atomic_write_text, check_output_folder
+from .config import LEGACY_SETTINGS, DiVaConfig
 from .state import load_state, read_state, save_state
 
 ROUND = re.compile(r"^round-(\d+)$")
@@ -76,12 +77,18 @@ def fingerprint(*parts) -> str:
 
 
 def _differences(before: dict, now: dict, prefix: str = "") -> list[str]:
-    """``"name: before -> now"`` for every entry that differs (settings by name, not as one block)."""
+    """``"name: before -> now"`` for every entry that differs (settings by name, not as one block).
+
+    A setting that an older run.json lacks counts as the value it was made with: its
+    :data:`LEGACY_SETTINGS` entry, else its :class:`DiVaConfig` default."""
     out = []
+    defaults = {}
+    if prefix == "settings.":
+        defaults = {**json.loads(json.dumps(DiVaConfig().to_dict(), default=str)), **LEGACY_SETTINGS}
     for key in sorted(set(before) | set(now)):
         if key == "device":
             continue
-        a, b = before.get(key), now.get(key)
+        a, b = before.get(key, defaults.get(key)), now.get(key)
         if isinstance(a, dict) and isinstance(b, dict):
             out += _differences(a, b, f"{prefix}{key}.")
         elif a != b:

@@ -99,6 +99,9 @@ def config_from_dict(values: object, path: Path) -> DiVaConfig:
             ok = isinstance(value, dict)
         if not ok:
             raise DataFormatError(path, f"setting {key!r} has a value of the wrong type ({str(value)[:40]!r})")
+    from .config import LEGACY_SETTINGS
+
+    values = {**{k: v for k, v in LEGACY_SETTINGS.items() if k not in values}, **values}  # saved before the setting existed
     try:
         return DiVaConfig(**values)
     except (TypeError, ValueError) as err:

@@ -85,7 +85,8 @@ def build_candidate_space(
     gold = list(dict.fromkeys(gold_vocabulary))
     path = None
     if cache:
-        key = _space_key(f"{encoder.encoder_id}:context={context_dim}:bounds=1", comments, gold, lang, max_words)
+        encoder_key = getattr(encoder, "cache_id", None) or encoder.encoder_id  # trained vectors: their seed and texts too
+        key = _space_key(f"{encoder_key}:context={context_dim}:bounds=1:candidates=2", comments, gold, lang, max_words)
         path = default_cache_dir() / "spaces" / f"{key}.npz"
         if path.exists():
             return _load(path, lang)

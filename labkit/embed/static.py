@@ -5,6 +5,7 @@ unknown words count as zero vectors, so a text with no known word gets a zero ro
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -22,6 +23,7 @@ class StaticEncoder:
         self.kv = keyed_vectors
         self.lang = lang
         self.name = name
+        self.cache_id = name  # trained vectors add their seed and texts (see ``train``)
 
     @classmethod
     def from_word2vec_text(cls, path: str | Path, *, lang: str = "en", limit: int | None = None) -> StaticEncoder:
@@ -86,7 +88,11 @@ class StaticEncoder:
             sg=int(skip_gram), epochs=epochs, seed=seed, workers=1,
         )
         kind = "fasttext" if fasttext else "word2vec"
-        return cls(model.wv, lang=lang, name=f"{kind}:{dim}:{'sg' if skip_gram else 'cbow'}")
+        encoder = cls(model.wv, lang=lang, name=f"{kind}:{dim}:{'sg' if skip_gram else 'cbow'}")
+        texts_hash = hashlib.sha1("\x1e".join(" ".join(s) for s in sentences).encode()).hexdigest()[:12]
+        # what caches key on: the vectors' settings, seed and the texts they were trained on
+        encoder.cache_id = f"{encoder.name}:window={window}:min_count={min_count}:epochs={epochs}:seed={seed}:texts={texts_hash}"
+        return encoder
 
     @property
     def dim(self) -> int:

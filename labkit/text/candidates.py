@@ -2,7 +2,8 @@
 
 An n-gram stays inside one clause (commas, full stops and brackets end it), neither starts nor
 ends with a stopword, and holds at least one letter. Negations may open a phrase of two or more
-words, so label-like "no voices" or "without drums" survive although "no" is a stopword.
+words, so label-like "no voices" or "without drums" survive although "no" is a stopword; Chinese
+phrases of two or more words may also open with 有 and end with the attributive 的.
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ from .tokenize import jieba_tokenizer
 _CLAUSE = re.compile(r"[,;:.!?()\[\]{}\"/|。，、；：！？（）【】「」《》…~\n]|\s-\s|(?:^|\s)'|'(?:\s|$)")
 _LETTER = re.compile(r"[^\W\d_]")
 CHINESE_NEGATIONS = frozenset({"不", "没", "没有", "无", "非"})
+# Chinese phrases of two or more words may also open with 有 ("有张力") and close with the
+# attributive 的 ("感性的", "磁性的"): MuChin's listeners tag songs with such forms.
+CHINESE_OPENERS = CHINESE_NEGATIONS | {"有"}
+CHINESE_CLOSERS = frozenset({"的"})
 
 
 def _token_spans(text: str, lang: str) -> list[tuple[str, int, int]]:
@@ -68,8 +73,8 @@ class Occurrence:
 def candidate_occurrences(text: str, *, lang: str = "en", max_words: int = 3) -> list[Occurrence]:
     """Every candidate phrase occurrence of ``normalize(text)`` with how it is bounded, in
     reading order (repeats kept). The phrases are those of :func:`candidate_spans`."""
-    stop, negations, joiner = (
-        (ENGLISH_STOPWORDS, NEGATIONS, " ") if lang == "en" else (CHINESE_STOPWORDS, CHINESE_NEGATIONS, "")
+    stop, negations, closers, joiner = (
+        (ENGLISH_STOPWORDS, NEGATIONS, frozenset(), " ") if lang == "en" else (CHINESE_STOPWORDS, CHINESE_OPENERS, CHINESE_CLOSERS, "")
     )
     conj, det = CONJUNCTIONS.get(lang, frozenset()), DETERMINERS.get(lang, frozenset())
     norm = normalize(text)
@@ -121,7 +126,8 @@ def candidate_occurrences(text: str, *, lang: str = "en", max_words: int = 3) ->
             end = start + n
             if end > n_words or clause[end - 1] != clause[start]:
                 break
-            if is_stop[end - 1] or (opens_with_negation and n == 1) or not any(has_letter[start:end]):
+            closes = n >= 2 and words[end - 1] in closers and not is_stop[end - 2]
+            if (is_stop[end - 1] and not closes) or (opens_with_negation and n == 1) or not any(has_letter[start:end]):
                 continue
             left, right = left_class(start), right_class(end - 1)
             out.append(Occurrence(
