@@ -123,18 +123,16 @@ def scores_on(pred, gold, complete, train_lists):
 def ceiling(fit: Corpus, fit_complete, val: Corpus, val_complete) -> dict:
     """Per-phrase label share counted with complete sets of the fit part, applied to val."""
     phrases, counts = corpus_candidates([*fit.comments, *val.comments], lang="zh")
-    occurs = (counts > 0).tocsr()
+    occurs = sp.csr_matrix(counts > 0, dtype=np.float64)
     n_fit = len(fit)
-    hits, seen = collections.Counter(), collections.Counter()
-    for i in range(n_fit):
-        labels = set(fit_complete[i])
-        for j in occurs.indices[occurs.indptr[i]:occurs.indptr[i + 1]]:
-            seen[j] += 1
-            hits[j] += phrases[int(j)] in labels
+    seen = np.asarray(occurs[:n_fit].sum(axis=0)).ravel()  # (n_phrases,) fit songs where the phrase occurs
+    hits = np.asarray(occurs[:n_fit].multiply(phrases.label_matrix(fit_complete)).sum(axis=0)).ravel()  # ... and is a label
+    share = hits / np.maximum(seen, 1)
+    on_val = occurs[n_fit:].tocsr()
     rows = {}
     for t in (0.3, 0.4, 0.5, 0.6):
-        pred = [[phrases[int(j)] for j in occurs.indices[occurs.indptr[i]:occurs.indptr[i + 1]] if seen[j] and hits[j] / seen[j] >= t]
-                for i in range(n_fit, n_fit + len(val))]
+        kept = (share >= t) & (seen > 0)
+        pred = [[phrases[int(j)] for j in on_val.indices[on_val.indptr[i]:on_val.indptr[i + 1]] if kept[j]] for i in range(len(val))]
         e = evaluate_labels(pred, val_complete, ks=(5,))
         rows[f"share >= {t}"] = {"P": e["precision"], "R": e["recall"], "coverage": e["coverage"], "labels/item": np.mean([len(p) for p in pred])}
     return rows

@@ -153,7 +153,7 @@ def keep_gold(predictions: Sequence[Prediction], gold: Sequence[Sequence[str]]) 
     for p, labels in zip(predictions, gold, strict=True):
         known = list(dict.fromkeys(labels))
         scores = p.scores or tuple(float("nan") for _ in p.labels)
-        added = [(label, score) for label, score in zip(p.labels, scores) if label not in set(known)]
+        added = [(label, score) for label, score in zip(p.labels, scores) if label not in set(labels)]
         out.append(Prediction(p.id, (*known, *(a for a, _ in added)), (*(1.0 for _ in known), *(b for _, b in added))))
     return out
 
