@@ -106,7 +106,7 @@ def main() -> int:
     complete = [complete_label_set(clips[item.id].labels, item.comments) for item in val]
     vocabulary = set(protocol.vocabulary)
     space = build_candidate_space([*(i.comments for i in fit), *(i.comments for i in val)], protocol.vocabulary,
-                                  get_encoder("all-MiniLM-L6-v2", progress=False))
+                                  get_encoder("all-MiniLM-L6-v2", progress=False), n_fit=len(fit))
     gold = gold_matrix(space, [i.labels for i in fit], space.n_items)
     fit_complete = [complete_label_set(clips[item.id].labels, item.comments) for item in fit]
     train_rows, rows = np.arange(len(fit)), np.arange(len(fit), len(fit) + len(val))

@@ -53,7 +53,7 @@ def main() -> int:
         return 0
     p = read_protocol(shared / "musiccaps" / "diva")
     encoder = get_encoder("all-MiniLM-L6-v2", device="cpu")
-    space = build_candidate_space([*p.train.comments, *p.test.comments], p.vocabulary, encoder)
+    space = build_candidate_space([*p.train.comments, *p.test.comments], p.vocabulary, encoder, n_fit=len(p.train))
     run = DiVa(space, np.arange(len(p.train)), gold_matrix(space, p.train.label_sets, space.n_items), DiVaConfig(device="cpu"))
     run.train()
 

@@ -185,6 +185,9 @@ def _add_diva(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--run-dir", type=Path, default=None,
                    help="save every round here (atomically); run again with the same folder to resume after the last complete round")
+    p.add_argument("--save-model", type=Path, default=None, metavar="DIR",
+                   help="save the trained harvester here (classifier, fitted candidate space, encoder, settings): "
+                   "`labkit label --model DIR` then labels new comments with it")
     p.set_defaults(func=run_diva)
 
 
@@ -204,6 +207,13 @@ def run_diva(args: argparse.Namespace) -> int:
             raise UsageError("--run-dir", f"saves DiVa rounds; method {args.method!r} has none (use diva, diva-static or diva-light)")
         check_run_dir(args.run_dir)
         check_inputs_apart(args.run_dir, inputs, "--run-dir")
+    if args.save_model is not None:
+        from .diva.harvester import HARVESTER_METHODS
+
+        if args.method not in HARVESTER_METHODS:
+            raise UsageError("--save-model", f"saves a DiVa harvester; method {args.method!r} makes none (use {', '.join(HARVESTER_METHODS)})")
+        check_output_folder(args.save_model, kind="harvester", inputs=inputs, option="--save-model")
+        check_inputs_apart(args.save_model, [args.out, args.run_dir], "--save-model")
     check_device(args.device)
     train = read_jsonl_corpus(args.train, require_labels=True)
     predict = read_jsonl_corpus(args.predict)
@@ -222,9 +232,76 @@ def run_diva(args: argparse.Namespace) -> int:
               file=sys.stderr)
     predictions = keep_gold(result.predictions, predict.label_sets) if args.keep_gold else result.predictions
     write_predictions(predictions, args.out)
+    if args.save_model is not None:
+        saved = result.harvester().save_pretrained(args.save_model)
+        size = sum(f.stat().st_size for f in saved.rglob("*") if f.is_file())
+        print(f"{args.method}: harvester saved to {saved} ({size / 1e6:.1f} MB); label new comments with "
+              f"`labkit label --model {saved} --input NEW.jsonl --out PRED.jsonl`", file=sys.stderr)
     n_labels = sum(len(p.labels) for p in predictions)
     timing = ", ".join(f"{k} {v:.1f}s" for k, v in result.seconds.items())
     print(f"{args.method}: {n_labels} labels for {len(predict)} items written to {args.out} ({timing})", file=sys.stderr)
+    return 0
+
+
+# ----------------------------------------------------------------------------- label
+def _add_label(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "label",
+        help="label new items' comments with a saved harvester (labkit diva --save-model)",
+        description="Read IN (JSONL: id, comments) a batch at a time, label each batch with the harvester saved in "
+        "DIR, and write ranked predictions to PRED in the format `labkit eval` reads. Memory holds the harvester and "
+        "one batch, however long the file; PRED appears only when every item is labelled.",
+    )
+    p.add_argument("--model", required=True, type=Path, metavar="DIR", help="a harvester folder (labkit diva --save-model)")
+    p.add_argument("--input", required=True, type=Path, metavar="IN")
+    p.add_argument("--out", required=True, type=Path, metavar="PRED")
+    p.add_argument("--threshold", type=float, default=None, help="keep candidates with this probability or more (default: the harvester's)")
+    p.add_argument("--top-k", type=int, default=None, help="at most this many labels per item (default: all above the threshold)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--batch-size", type=int, default=256, help="items labelled at once (default 256)")
+    p.add_argument("--encoder", default=None,
+                   help="where the harvester's transformer encoder is on this machine (a name or folder), if not where it was saved; "
+                   "it must give the same vectors")
+    p.add_argument("--allow-other-version", action="store_true", help="load a harvester saved by another labkit version")
+    p.set_defaults(func=run_label)
+
+
+def _count_lines(path: Path) -> int:
+    """Non-blank lines of a file, read in blocks (for the progress bar's total)."""
+    total = 0
+    with open(path, "rb") as handle:
+        for line in handle:
+            total += bool(line.strip())
+    return total
+
+
+def run_label(args: argparse.Namespace) -> int:
+    from .data.jsonl import prediction_line, stream_jsonl_items
+    from .diva.harvester import Harvester
+    from .embed.transformer import pick_device
+    from .outputs import streamed_output_file
+
+    input_folder(args.model, "--model")
+    input_file(args.input, "--input")
+    if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
+        raise UsageError("--threshold", f"is a probability between 0 and 1 (got {args.threshold:g})")
+    at_least(args.top_k, 1, "--top-k")
+    at_least(args.batch_size, 1, "--batch-size")
+    encoder_path = check_encoder(args.encoder) if args.encoder is not None else None
+    check_output_file(args.out, kind="predictions", inputs=[args.input, args.model, encoder_path], option="--out")
+    check_device(args.device)
+    device = pick_device(args.device)
+    harvester = Harvester.from_pretrained(args.model, encoder=args.encoder, device=device, allow_other_version=args.allow_other_version,
+                                          progress=False)
+    n_items = n_labels = 0
+    with streamed_output_file(args.out, kind="predictions") as out:
+        for prediction in harvester.label(stream_jsonl_items(args.input), threshold=args.threshold, top_k=args.top_k,
+                                          batch_size=args.batch_size, progress=True, total=_count_lines(args.input)):
+            out.write(prediction_line(prediction) + "\n")
+            n_items += 1
+            n_labels += len(prediction.labels)
+    print(f"label: {n_labels} labels for {n_items} items written to {args.out} (harvester {args.model}, "
+          f"threshold {harvester.config.predict_threshold if args.threshold is None else args.threshold:g})", file=sys.stderr)
     return 0
 
 
@@ -393,6 +470,13 @@ def run_xmc(args: argparse.Namespace) -> int:
     at_least(args.max_length, 8, "--max-length")
     at_least(args.top_k, 1, "--top-k")
     at_least(args.label_clusters, 0, "--label-clusters")
+    if args.save_model is not None:
+        from .diva.harvester import HARVESTER_METHODS
+
+        if args.method not in HARVESTER_METHODS:
+            raise UsageError("--save-model", f"saves a DiVa harvester; method {args.method!r} makes none (use {', '.join(HARVESTER_METHODS)})")
+        check_output_folder(args.save_model, kind="harvester", inputs=inputs, option="--save-model")
+        check_inputs_apart(args.save_model, [args.out, args.run_dir], "--save-model")
     check_device(args.device)
     train = read_jsonl_corpus(args.train, require_labels=True)
     predict = read_jsonl_corpus(args.predict)
@@ -415,23 +499,33 @@ def run_xmc(args: argparse.Namespace) -> int:
 def _add_export(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "export",
-        help="export the classifier of a DiVa run directory (safetensors + config.json, optionally ONNX)",
+        help="export the classifier of a DiVa run directory or harvester (safetensors + config.json, optionally ONNX)",
         description="Write the pair classifier of the last complete round of a `labkit diva --run-dir` folder "
-        "(its best round's weights) to OUT as model.safetensors + config.json, loadable with "
-        "labkit.io.from_pretrained; --onnx adds model.onnx, checked against PyTorch with onnxruntime.",
+        "(its best round's weights), or of a harvester folder, to OUT as model.safetensors + config.json, loadable with "
+        "labkit.io.from_pretrained; --onnx adds model.onnx, checked against PyTorch with onnxruntime. The graph "
+        "scores (item vector, phrase vector, pair features) rows; candidate extraction, the encoder and the pair "
+        "features run outside it (see the README).",
     )
-    p.add_argument("--run-dir", required=True, type=Path)
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--run-dir", type=Path, help="a `labkit diva --run-dir` folder")
+    source.add_argument("--harvester", type=Path, metavar="DIR", help="a harvester folder (`labkit diva --save-model`)")
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--onnx", action="store_true")
     p.set_defaults(func=run_export)
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from .diva.rundir import check_export, export_run
+    from .diva.rundir import check_export, export_harvester, export_run
 
-    check_export(args.run_dir, args.out)
-    out = export_run(args.run_dir, args.out, onnx=args.onnx)
-    print(f"exported {args.run_dir} to {out}: " + ", ".join(sorted(p.name for p in out.iterdir())), file=sys.stderr)
+    if args.harvester is not None:
+        input_folder(args.harvester, "--harvester")
+        check_output_folder(args.out, kind="model", inputs=[args.harvester], option="--out")
+        out = export_harvester(args.harvester, args.out, onnx=args.onnx)
+    else:
+        check_export(args.run_dir, args.out)
+        out = export_run(args.run_dir, args.out, onnx=args.onnx)
+    source = args.harvester if args.harvester is not None else args.run_dir
+    print(f"exported {source} to {out}: " + ", ".join(sorted(p.name for p in out.iterdir())), file=sys.stderr)
     return 0
 
 
@@ -500,6 +594,7 @@ def run_synth(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
     "eval": _add_eval,
     "diva": _add_diva,
+    "label": _add_label,
     "clusters": _add_clusters,
     "propagate": _add_propagate,
     "xmc": _add_xmc,

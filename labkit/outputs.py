@@ -19,6 +19,7 @@ file, by inode as well as by name) or a folder holding one is refused.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -283,6 +284,29 @@ def write_output_file(path: str | Path, text: str, *, kind: str, option: str = "
     """Write an output file of ``kind`` atomically, after :func:`check_output_file`."""
     check_output_file(path, kind=kind, option=option)
     return atomic_write_text(path, text)
+
+
+@contextlib.contextmanager
+def streamed_output_file(path: str | Path, *, kind: str, option: str = "--out"):
+    """A text handle to write an output file of ``kind`` piece by piece: it goes to a temporary
+    file beside ``path`` and is renamed into place (after :func:`check_output_file`) only when the
+    block ends without an error; otherwise the temporary file is removed and ``path`` is as it was."""
+    path = Path(path)
+    check_output_file(path, kind=kind, option=option)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        check_output_file(path, kind=kind, option=option)  # still ours to replace
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
 
 
 def write_folder(folder: str | Path, write: Callable[[Path], None], *, kind: str, option: str = "folder") -> Path:

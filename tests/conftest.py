@@ -119,7 +119,8 @@ def synthetic_space(tiny_bert, tmp_path_factory):
     encoder = TransformerEncoder(str(tiny_bert), progress=False)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LABKIT_CACHE", str(tmp_path_factory.mktemp("synthetic-space-cache")))
-        space = build_candidate_space([*corpus.train.comments, *corpus.test_comments.comments], corpus.gold_vocab, encoder, lang="en")
+        space = build_candidate_space([*corpus.train.comments, *corpus.test_comments.comments], corpus.gold_vocab, encoder, lang="en",
+                                      n_fit=len(corpus.train))
     return corpus, space
 
 

@@ -112,16 +112,16 @@ def test_candidate_space_contextual_phrase_vectors(tiny_bert):
 
 
 def test_boundary_features_average_occurrences_by_hand():
-    from labkit.embed.space import _pca, boundary_features
+    from labkit.embed.space import Occurrences, PCABasis, boundary_features
     from labkit.text.candidates import LEFT_CONTEXTS, RIGHT_CONTEXTS
 
     counts = sp.csr_matrix(np.array([[2, 0, 0], [0, 0, 1], [1, 1, 0]], dtype=np.float32))
-    occ_item, occ_phrase = np.array([0, 0, 1, 2, 2]), np.array([0, 0, 2, 0, 1])
-    left, right = np.array([0, 5, 1, 2, 5]), np.array([1, 1, 0, 3, 5])
-    whole = np.array([True, False, True, False, False])
+    occ = Occurrences(np.array([0, 0, 1, 2, 2]), np.array([0, 0, 2, 0, 1]), None, None, np.array([0, 5, 1, 2, 5]),
+                       np.array([1, 1, 0, 3, 5]), np.array([True, False, True, False, False]), [], [], [], [], np.zeros(0), [])
     neighbours = np.array([[-1, -1], [1, -1], [-1, -1], [-1, -1], [0, 2]])
     vectors = np.random.default_rng(0).normal(size=(3, 5)).astype(np.float32)
-    f = boundary_features(counts, occ_item, occ_phrase, left, right, whole, neighbours, vectors, neighbour_dim=2)
+    basis = PCABasis.fit(vectors, 2, seen_rows=np.ones(3, bool))
+    f = boundary_features(counts, occ, neighbours, vectors, basis, np.ones(3, bool))
     nl, nr = len(LEFT_CONTEXTS), len(RIGHT_CONTEXTS)
     assert f.shape == (counts.nnz, nl + nr + 1 + 4)
     # entries in canonical order: (0,0), (1,2), (2,0), (2,1)
@@ -130,11 +130,15 @@ def test_boundary_features_average_occurrences_by_hand():
     assert f[2, 2] == 1.0 and f[2, nl + 3] == 1.0 and f[2, nl + nr] == 0.0
     base = nl + nr + 1
     assert np.all(f[[1, 2], base:] == 0)  # no content-word neighbours
-    projected = _pca(vectors, 2, seen_rows=np.ones(3, bool))  # the neighbouring words' reduced vectors
-    np.testing.assert_allclose(f[0, base : base + 2], projected[1] / 2, rtol=1e-6)  # one of two occurrences
+    # the neighbouring words' reduced vectors, by hand: centred, on the top 2 right singular vectors, unit variance
+    centred = vectors - vectors.mean(axis=0)
+    axes = np.linalg.svd(centred, full_matrices=False)[2][:2]
+    projected = centred @ axes.T
+    projected /= projected.std()
+    np.testing.assert_allclose(np.abs(f[0, base : base + 2]), np.abs(projected[1] / 2), rtol=1e-5)  # one of two occurrences
     assert np.all(f[0, base + 2 :] == 0)
-    np.testing.assert_allclose(f[3, base : base + 2], projected[0], rtol=1e-6)
-    np.testing.assert_allclose(f[3, base + 2 :], projected[2], rtol=1e-6)
+    np.testing.assert_allclose(np.abs(f[3, base : base + 2]), np.abs(projected[0]), rtol=1e-5)
+    np.testing.assert_allclose(np.abs(f[3, base + 2 :]), np.abs(projected[2]), rtol=1e-5)
     np.testing.assert_allclose(f[:, : nl + nr].sum(axis=1), 2.0)
 
 

@@ -29,7 +29,7 @@ def small():
 def space(small, tiny_bert):
     enc = TransformerEncoder(str(tiny_bert), progress=False)
     comments = [*small.train.comments, *small.test_comments.comments]
-    return build_candidate_space(comments, small.gold_vocab, enc, lang="en")
+    return build_candidate_space(comments, small.gold_vocab, enc, lang="en", n_fit=len(small.train))
 
 
 def test_training_pairs_are_candidates_and_negatives_are_not_positives(small, space):

@@ -174,3 +174,33 @@ def torch_equal(a, b):
     import torch
 
     return torch.equal(a, b)
+
+
+def test_diva_stepper_saves_a_harvester_that_labels_new_comments(corpus_space, tiny_bert, tmp_path):
+    from labkit.diva.harvester import Harvester
+    from labkit.embed import TransformerEncoder
+
+    corpus, space = corpus_space
+    run = new_run(corpus, space)
+    stepper = DiVaStepper(run, [*corpus.train.ids, *corpus.test_comments.ids], encoder=TransformerEncoder(str(tiny_bert), progress=False))
+    assert stepper.harvester_button.disabled and "train" in stepper.harvester_button.tooltip  # no classifier yet
+    stepper.buttons["train"].click()
+    assert not stepper.harvester_button.disabled and not stepper.label_button.disabled
+    stepper.harvester_path.value = str(tmp_path / "harvester")
+    stepper.harvester_button.click()
+    loaded = Harvester.from_pretrained(tmp_path / "harvester")
+    comments = list(corpus.test_comments.items[0].comments)
+    stepper.new_comments.value = "\n".join(comments)
+    stepper.label_button.click()
+    expected = next(loaded.label([comments]))
+    assert expected.labels and all(label in stepper.label_output.value for label in expected.labels)
+    rows = np.array([len(corpus.train)])
+    in_run = run.predict(rows)[rows]
+    _, fresh = loaded.score([comments])
+    assert sorted(fresh.data) == pytest.approx(sorted(in_run.data), abs=1e-6)  # the run's classifier, saved and loaded
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("x")
+    stepper.harvester_path.value = str(mine)
+    stepper.harvester_button.click()  # refused in the log, nothing touched
+    assert (mine / "notes.txt").read_text() == "x" and not (mine / "config.json").exists()

@@ -2,7 +2,9 @@
 next round: disabled where the run's stop rule says stop), the device in use, progress, the
 round's proposed pseudo-labels with a way to reject some by hand before they are accepted (a
 human in the loop), plots of the per-round history, and the state kept so a round can be redone
-or the run saved.
+or the run saved. Given the run's encoder, it also saves the run as a harvester (the classifier
+with its fitted space and encoder: :class:`labkit.diva.harvester.Harvester`) and labels comments
+typed in, as a saved harvester would.
 
 All computing is :class:`labkit.diva.DiVa`; this widget calls its steps in order.
 """
@@ -16,6 +18,7 @@ import ipywidgets as W
 import plotly.graph_objects as go
 
 from labkit.diva import DiVa
+from labkit.diva.harvester import Harvester
 from labkit.diva.state import save_state
 from labkit.errors import OutputError
 
@@ -26,11 +29,13 @@ STEPS = ("train", "infer", "joint score", "select")
 
 class DiVaStepper(W.VBox):
     """run: a :class:`DiVa` (fresh or part-way); item_names: one name per row of its space
-    (default: row numbers). ``stage`` is the last step done in the current round (``"start"``
-    before training); ``snapshots`` the state at the start of each round."""
+    (default: row numbers); encoder: the encoder its space was built with (needed to save a
+    harvester and label new comments). ``stage`` is the last step done in the current round
+    (``"start"`` before training); ``snapshots`` the state at the start of each round."""
 
-    def __init__(self, run: DiVa, item_names: Sequence[str] | None = None) -> None:
+    def __init__(self, run: DiVa, item_names: Sequence[str] | None = None, encoder=None) -> None:
         self.run = run
+        self.encoder = encoder
         self.item_names = list(item_names) if item_names is not None else None
         self.stage = "start"
         self.snapshots: dict[int, dict] = {run.round: run.snapshot()}
@@ -42,6 +47,11 @@ class DiVaStepper(W.VBox):
         self.redo_button = W.Button(description="redo round", button_style="warning", tooltip="back to the start of this round")
         self.save_path = W.Text(value="diva-state", description="save to")
         self.save_button = W.Button(description="save run")
+        self.harvester_path = W.Text(value="harvester", description="harvester")
+        self.harvester_button = W.Button(description="save harvester")
+        self.new_comments = W.Textarea(placeholder="comments of a new song, one per line", layout=W.Layout(width="60%", height="70px"))
+        self.label_button = W.Button(description="label them")
+        self.label_output = W.HTML()
         self.progress = W.IntProgress(value=0, min=0, max=len(STEPS), description="round")
         self.output_log = W.Output(layout=W.Layout(max_height="160px", overflow="auto"))
         self.filter = W.Text(placeholder="filter proposals by text", description="filter")
@@ -60,12 +70,16 @@ class DiVaStepper(W.VBox):
         self.next_button.on_click(lambda _: self.next_round())
         self.redo_button.on_click(lambda _: self.redo_round())
         self.save_button.on_click(lambda _: self._save_clicked())
+        self.harvester_button.on_click(lambda _: self._harvester_clicked())
+        self.label_button.on_click(lambda _: self._label_clicked())
         self.filter.observe(lambda _: self._show_proposals(), names="value")
         super().__init__([
             W.HBox([self.device_label, self.round_label]),
             W.HBox([*self.buttons.values(), self.next_button, self.redo_button]),
             self.progress, self.output_log, self.filter, self.proposal_list, self.proposal_info, self.history_figure,
             W.HBox([self.save_path, self.save_button]),
+            W.HBox([self.harvester_path, self.harvester_button]),
+            W.HBox([self.new_comments, self.label_button]), self.label_output,
         ])
         self.add_class("labkit-diva-stepper")  # a handle for browser tests and custom CSS
         self._refresh()
@@ -140,6 +154,40 @@ class DiVaStepper(W.VBox):
             print(f"saved the run (round {self.run.round}) to {path}")
         return path
 
+    def harvester(self) -> Harvester:
+        """The run as it stands (its current classifier) as a harvester."""
+        if self.encoder is None:
+            raise ValueError("the stepper was built without the run's encoder: DiVaStepper(run, names, encoder=...)")
+        return Harvester.from_run(self.run, self.encoder)
+
+    def save_harvester(self, folder: str | Path) -> Path:
+        """Save the run as a harvester folder (:meth:`Harvester.save_pretrained`: a new folder, or an
+        earlier harvester); ``labkit label --model FOLDER`` then labels new comments with it."""
+        path = self.harvester().save_pretrained(folder, option="harvester")
+        with self.output_log:
+            print(f"saved a harvester (round {self.run.round}) to {path}")
+        return path
+
+    def label_comments(self, comments: Sequence[str]):
+        """The :class:`~labkit.data.jsonl.Prediction` of one new song with these comments."""
+        return next(self.harvester().label([list(comments)]))
+
+    def _harvester_clicked(self) -> None:
+        try:
+            self.save_harvester(self.harvester_path.value)
+        except (OutputError, ValueError) as err:
+            with self.output_log:
+                print(f"not saved: {err}")
+
+    def _label_clicked(self) -> None:
+        comments = [line for line in self.new_comments.value.splitlines() if line.strip()]
+        if not comments:
+            self.label_output.value = "<i>type a comment or more, one per line</i>"
+            return
+        prediction = self.label_comments(comments)
+        rows = "".join(f"<li>{escape(label)} <small>({score:.2f})</small></li>" for label, score in zip(prediction.labels, prediction.scores))
+        self.label_output.value = f"<b>{len(prediction.labels)} labels</b><ul>{rows}</ul>" if rows else "<i>no candidate reaches the threshold</i>"
+
     # ------------------------------------------------------------------ views
     def _refresh(self) -> None:
         order = ("start", *STEPS)
@@ -150,6 +198,10 @@ class DiVaStepper(W.VBox):
         reason = self.run.stop_reason()
         self.next_button.disabled = self.stage != "select" or reason is not None
         self.next_button.tooltip = f"no next round: {reason}" if reason else ""
+        why = ("train the classifier first" if self.run.model is None else
+               "give the stepper the run's encoder (encoder=...)" if self.encoder is None else "")
+        for button in (self.harvester_button, self.label_button):
+            button.disabled, button.tooltip = bool(why), why
         self.round_label.value = f"&nbsp; round <b>{self.run.round}</b>, last step: {escape(self.stage)}"
         self._show_proposals()
         self._plot_history()

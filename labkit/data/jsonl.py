@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..outputs import write_output_file
 from .corpus import Corpus, Item
 from .errors import DataFormatError
-from .textfile import iter_lines, parse_json
+from .textfile import iter_lines, parse_json, stream_lines
 
 
 def _parse_object(path: Path, number: int, line: str) -> dict:
@@ -72,6 +72,28 @@ def read_jsonl_corpus(path: str | Path, *, require_labels: bool = False) -> Corp
             labels = tuple(dict.fromkeys(labels))
         items.append(Item(item_id, comments, labels))
     return Corpus(items, name=path.stem)
+
+
+def stream_jsonl_items(path: str | Path) -> Iterator[Item]:
+    """The items of a JSONL corpus read one line at a time (for labelling files larger than
+    memory), checked as :func:`read_jsonl_corpus` checks them: a problem raises
+    :class:`DataFormatError` with its line when the reader reaches it."""
+    path = Path(path)
+    seen: dict[str, int] = {}
+    for number, line in stream_lines(path):
+        obj = _parse_object(path, number, line)
+        item_id = _item_id(path, number, obj, seen)
+        comments = _string_list(path, number, obj, "comments", required=True)
+        labels = _string_list(path, number, obj, "labels", required=False)
+        yield Item(item_id, comments, None if labels is None else tuple(dict.fromkeys(labels)))
+
+
+def prediction_line(p: Prediction) -> str:
+    """One line of a prediction file (without the newline)."""
+    obj: dict = {"id": p.id, "labels": list(p.labels)}
+    if p.scores is not None:
+        obj["scores"] = [round(float(s), 6) for s in p.scores]
+    return json.dumps(obj, ensure_ascii=False)
 
 
 def write_jsonl_corpus(corpus: Corpus | Iterable[Item], path: str | Path) -> None:
@@ -142,10 +164,5 @@ def read_predictions(path: str | Path) -> list[Prediction]:
 def write_predictions(predictions: Sequence[Prediction], path: str | Path) -> None:
     """Write predictions as JSONL (atomically), in the format :func:`read_predictions` reads.
     An existing ``path`` is replaced only when it is a prediction file (see :mod:`labkit.outputs`)."""
-    lines = []
-    for p in predictions:
-        obj: dict = {"id": p.id, "labels": list(p.labels)}
-        if p.scores is not None:
-            obj["scores"] = [round(float(s), 6) for s in p.scores]
-        lines.append(json.dumps(obj, ensure_ascii=False))
+    lines = [prediction_line(p) for p in predictions]
     write_output_file(path, "\n".join(lines) + "\n", kind="predictions", option="output")

@@ -77,6 +77,31 @@ def iter_lines(path: str | Path, encoding: str = "utf-8"):
             yield number, line
 
 
+def stream_lines(path: str | Path, encoding: str = "utf-8"):
+    """:func:`iter_lines` read a line at a time (memory holds one line, not the file): the same
+    numbers and lines, the same errors (a line not valid in ``encoding`` names its number; an empty
+    file is a :class:`DataFormatError`)."""
+    path = require_file(path)
+    any_line = False
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode(encoding)
+            except UnicodeDecodeError as err:
+                raise DataFormatError(
+                    path, f"not valid {encoding} (byte 0x{raw[err.start]:02x} at column {err.start + 1}); "
+                    "convert the file or pass the right encoding", line=number,
+                ) from None
+            if number == 1 and line.startswith("\ufeff"):
+                line = line[1:]
+            line = line.removesuffix("\n").removesuffix("\r")
+            if line.strip():
+                any_line = True
+                yield number, line
+    if not any_line:
+        raise DataFormatError(path, "the file is empty")
+
+
 def parse_json(
     path: Path, text: str, *, line: int | None = None, object_pairs_hook: Callable | None = None
 ) -> object:

@@ -60,8 +60,8 @@ def run_comparison(folder: str | Path, *, methods=DEMO_METHODS, encoder: str = "
     config = DiVaConfig.for_language(lang, seed=seed, device=device)
     encoder_name, why = choose_encoder(encoder, lang)
     texts = [*train.comments, *test.comments]
-    enc = make_encoder(encoder_name, ["\n".join(c) for c in texts], lang=lang, config=config)
-    space = build_candidate_space(texts, vocab, enc, lang=lang)
+    enc = make_encoder(encoder_name, ["\n".join(c) for c in train.comments], lang=lang, config=config)
+    space = build_candidate_space(texts, vocab, enc, lang=lang, n_fit=len(train))  # fitted on the training songs only
     embed = phrase_embedder(space, enc)
     predictions = {GOLD_METHOD: [list(g) for g in gold], "vocabulary match": vocabulary_match(test.comments, vocab, lang=lang)}
     tuned = []

@@ -32,6 +32,15 @@ class HarvestResult:
     seconds: dict = field(default_factory=dict)
     rounds: int = 0
     run: DiVa | None = None
+    encoder: object | None = None
+
+    def harvester(self):
+        """The :class:`~labkit.diva.harvester.Harvester` of the DiVa run (to save and label new items)."""
+        from .harvester import Harvester
+
+        if self.run is None or self.encoder is None:
+            raise ValueError("only a DiVa run with its encoder makes a harvester (method diva, diva-static or diva-light)")
+        return Harvester.from_run(self.run, self.encoder)
 
 
 def gold_matrix(space: CandidateSpace, label_sets: Sequence[Sequence[str]], n_items: int) -> sp.csr_matrix:
@@ -59,8 +68,9 @@ def to_predictions(
     top_k: int | None = None, nested: bool = False,
 ) -> list[Prediction]:
     """Ranked predictions from a score matrix whose rows match ``ids``: every candidate with a
-    score >= threshold, best first (or the top_k best when ``threshold`` is None); with
-    ``nested=True`` phrases nested in a better-scored predicted phrase are dropped."""
+    score >= threshold, best first, at most ``top_k`` of them (or the top_k best when
+    ``threshold`` is None); with ``nested=True`` phrases nested in a better-scored predicted
+    phrase are dropped (before the top_k cut)."""
     scores = sp.csr_matrix(scores)
     if threshold is not None:
         kept = scores.copy()
@@ -76,6 +86,8 @@ def to_predictions(
         valid = top[i] >= 0
         labels = [space.phrases[int(j)] for j in top[i][valid]]
         keep = suppress_nested(labels, space.lang) if nested else range(len(labels))
+        if threshold is not None and top_k is not None:
+            keep = list(keep)[:top_k]
         out.append(Prediction(item_id, tuple(labels[k] for k in keep), tuple(float(values[i][valid][k]) for k in keep)))
     return out
 
@@ -131,7 +143,8 @@ def choose_encoder(name: str | None, lang: str) -> tuple[str, str]:
 
 def make_encoder(name: str, texts: Sequence[str], *, lang: str, config: DiVaConfig):
     """An encoder object: ``"fasttext"`` / ``"word2vec"`` are trained on ``texts`` (one string
-    per item, seeded by ``config.seed``); anything else is loaded by :func:`get_encoder`."""
+    per training item, seeded by ``config.seed``: never on the items to label); anything else is
+    loaded by :func:`get_encoder`."""
     if name in CORPUS_ENCODERS:
         from ..embed.static import StaticEncoder
 
@@ -213,7 +226,9 @@ def harvest(
     the comments), or None / ``"auto"`` to choose by language (:func:`choose_encoder`).
     config: the settings; None: :meth:`DiVaConfig.for_language` of the comments' language.
     gold_vocabulary: the expert vocabulary (default: every label of ``train``).
-    space: a ready candidate space over train + predict items (skips encoding).
+    space: a ready candidate space of the train items then the predict items, fitted on the train
+    items alone (``build_candidate_space(..., n_fit=len(train))``; skips encoding). Training never
+    sees the items it labels: they get candidates, vectors and features as new items would.
     run_dir: for the DiVa variants, a run directory (:mod:`labkit.diva.rundir`): every finished
     round is saved there, and a run started again with the same data and settings resumes after
     the last complete round.
@@ -233,15 +248,19 @@ def harvest(
         start = time.perf_counter()
         if encoder is None or isinstance(encoder, str):
             name, _ = choose_encoder(encoder, lang)
-            encoder = make_encoder(name, ["\n".join(c) for c in (*train.comments, *predict.comments)], lang=lang, config=config)
-        space = build_candidate_space([*train.comments, *predict.comments], vocab, encoder, lang=lang)
+            encoder = make_encoder(name, ["\n".join(c) for c in train.comments], lang=lang, config=config)
+        space = build_candidate_space([*train.comments, *predict.comments], vocab, encoder, lang=lang, n_fit=len(train))
         seconds["encode"] = time.perf_counter() - start
+    elif space.n_fit != len(train) or space.n_items != len(train) + len(predict):
+        raise ValueError(f"the space must hold the {len(train)} training items (fitted on) then the {len(predict)} items to label: "
+                         f"build it with build_candidate_space([*train.comments, *predict.comments], ..., n_fit=len(train)) "
+                         f"(it has {space.n_items} items, fitted on {space.n_fit})")
     n_train = len(train)
     train_rows = np.arange(n_train)
     rows = np.arange(n_train, n_train + len(predict))
     gold = gold_matrix(space, train.label_sets, space.n_items)
     start = time.perf_counter()
-    result = HarvestResult([], seconds)
+    result = HarvestResult([], seconds, encoder=encoder if not isinstance(encoder, str) else None)
     if method.startswith("diva") and run_dir is not None:
         from .rundir import fingerprint, start_run
 

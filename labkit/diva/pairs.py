@@ -74,7 +74,7 @@ class PairSpace:
             raise ValueError("the space's counts must be canonical (no zeros or duplicates)")
         log_counts = counts.copy()
         log_counts.data = np.log1p(log_counts.data)
-        return cls(space, occurring, canonical_csr(tfidf(counts)), log_counts, canonical_csr(space.comment_share), use_bounds,
+        return cls(space, occurring, canonical_csr(tfidf(counts, space.idf)), log_counts, canonical_csr(space.comment_share), use_bounds,
                    vocabulary_features)
 
     def features(self, items: np.ndarray, phrases: np.ndarray) -> np.ndarray:
@@ -109,6 +109,18 @@ class PairSpace:
         hit = phrases < n_gold if occurs is None else (phrases < n_gold) & occurs
         onehot[np.flatnonzero(hit), phrases[hit]] = 1.0
         return np.hstack([stored, onehot])
+
+    def own_vector_rows(self, items: np.ndarray, phrases: np.ndarray) -> np.ndarray:
+        """(B,) int64: for each pair, its row of ``space.own_vectors`` (the pair's own phrase
+        vector: a phrase the space's fit never saw, seen in this item), or -1."""
+        own = self.space.own_entries
+        if own is None or not len(own):
+            return np.full(len(items), -1, np.int64)
+        if self._entries is None:
+            self._entries = _EntryTable(self)
+        of_entry = np.full(self.log_counts.nnz + 1, -1, np.int64)  # last: absent pairs (-1)
+        of_entry[own] = np.arange(len(own))
+        return of_entry[self._entries.index.positions(np.asarray(items, dtype=np.int64), np.asarray(phrases, dtype=np.int64))]
 
     def candidate_pairs(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """All (item, phrase) candidate pairs of the items ``rows``: two int arrays."""
@@ -277,6 +289,13 @@ def score_pairs(
     uniq_phrases, phrase_pos = np.unique(phrases, return_inverse=True)
     u = model.item_part(torch.from_numpy(pairs.space.item_vectors[uniq_items]).to(device))
     v = model.label_part(torch.from_numpy(pairs.space.phrase_vectors[uniq_phrases]).to(device))
+    own = pairs.own_vector_rows(items, phrases)
+    if (own >= 0).any():  # pairs of phrases new to the fit: the phrase's vector in this item
+        mine = own >= 0
+        uniq_own, own_pos = np.unique(own[mine], return_inverse=True)
+        v = torch.cat([v, model.label_part(torch.from_numpy(pairs.space.own_vectors[uniq_own]).to(device))])
+        phrase_pos = phrase_pos.copy()
+        phrase_pos[mine] = len(uniq_phrases) + own_pos
     out = np.empty(len(items), dtype=np.float32)
     for start in range(0, len(items), chunk):
         sl = slice(start, start + chunk)

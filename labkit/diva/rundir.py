@@ -188,3 +188,31 @@ def check_export(run_dir: str | Path, out: str | Path) -> None:
     if latest_round(run_dir) is None:
         raise DataFormatError(run_dir, "no complete round to export (is it a DiVa run directory?)")
     check_output_folder(out, kind="model", inputs=[run_dir], option="--out")
+
+
+def export_harvester(folder: str | Path, out: str | Path, *, onnx: bool = False) -> Path:
+    """Write the pair classifier of a harvester folder to ``out`` as safetensors + config.json (the
+    harvester's config kept under ``extra``), and with ``onnx`` also ``model.onnx`` (checked against
+    PyTorch with onnxruntime): the same files as :func:`export_run`."""
+    import torch
+
+    from ..io import from_pretrained, read_json_file, write_pretrained_files
+    from ..outputs import write_folder
+    from .harvester import FORMAT
+
+    folder = Path(folder)
+    config = read_json_file(folder / "config.json") if (folder / "config.json").is_file() else None
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise DataFormatError(folder, "not a labkit harvester folder (no harvester config.json)")
+    model = from_pretrained(folder / "classifier").cpu().eval()
+    extra = {"harvester": config}
+
+    def write(tmp: Path) -> None:
+        write_pretrained_files(model, tmp, extra=extra)
+        if onnx:
+            from ..export import export_onnx
+
+            with torch.no_grad():
+                export_onnx(model, tmp / "model.onnx")
+
+    return write_folder(out, write, kind="model", option="--out")

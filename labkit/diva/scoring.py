@@ -29,13 +29,17 @@ from ..sparse import canonical_csr, unit_rows
 SCORE_PARTS = ("SI", "SN", "PV", "DA")
 
 
-def tfidf(counts: sp.csr_matrix) -> sp.csr_matrix:
-    """(n_items, n_phrases) TF-IDF of Eq. 9: count / item's total count * log(N / document frequency)."""
+def tfidf(counts: sp.csr_matrix, idf: np.ndarray | None = None) -> sp.csr_matrix:
+    """(n_items, n_phrases) TF-IDF of Eq. 9: count / item's total count * log(N / document frequency).
+
+    idf: (n_phrases,) log(N / df) fitted on other items (a space's training items); default: over
+    the rows of ``counts``."""
     counts = sp.csr_matrix(counts, dtype=np.float64)
     n_items = counts.shape[0]
     totals = np.asarray(counts.sum(axis=1)).ravel()
-    df = np.bincount(counts.indices, minlength=counts.shape[1])
-    idf = np.log(n_items / np.maximum(df, 1))
+    if idf is None:
+        df = np.bincount(counts.indices, minlength=counts.shape[1])
+        idf = np.log(n_items / np.maximum(df, 1))
     out = counts.copy()
     rows = np.repeat(np.arange(n_items), np.diff(counts.indptr))
     out.data = counts.data / np.maximum(totals[rows], 1e-12) * idf[counts.indices]

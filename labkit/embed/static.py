@@ -15,6 +15,16 @@ import numpy as np
 from ..sparse import unit_rows
 from ..text.tokenize import tokenize
 
+FASTTEXT_BUCKETS = 1 << 18  # n-gram hash rows of corpus-trained FastText (gensim's default, 2M, takes 800 MB at dim 100)
+
+
+def _zero_untrained_buckets(kv) -> None:
+    """Zero the n-gram rows of FastText vectors ``kv`` that no vocabulary word's n-grams use."""
+    used = np.zeros(len(kv.vectors_ngrams), bool)
+    for buckets in kv.buckets_word:
+        used[np.asarray(buckets, dtype=np.int64)] = True
+    kv.vectors_ngrams[~used] = 0.0
+
 
 class StaticEncoder:
     """Texts -> (n, dim) float32 rows of unit length (zero rows where no word is known)."""
@@ -76,22 +86,70 @@ class StaticEncoder:
     ) -> StaticEncoder:
         """Train gensim Word2Vec (CBOW by default), or FastText with ``fasttext=True`` (unseen
         words then get vectors from their character n-grams), on the tokens of ``texts``; one
-        worker, so the same seed gives the same vectors."""
+        worker, so the same seed gives the same vectors.
+
+        FastText hashes n-grams into ``FASTTEXT_BUCKETS`` rows; the rows no training word's n-gram
+        reaches were never trained (random initial values) and are set to zero, so an unseen word's
+        vector comes from trained n-grams only and a saved encoder needs only the trained rows."""
         from gensim.models import FastText, Word2Vec
 
         sentences = [s for s in (tokenize(t, lang) for t in texts) if s]
         if not sentences:
             raise ValueError("no words to train word vectors on: every text is empty")
+        options = {"bucket": FASTTEXT_BUCKETS} if fasttext else {}
         model_class = FastText if fasttext else Word2Vec
         model = model_class(
             sentences=sentences, vector_size=dim, window=window, min_count=min_count,
-            sg=int(skip_gram), epochs=epochs, seed=seed, workers=1,
+            sg=int(skip_gram), epochs=epochs, seed=seed, workers=1, **options,
         )
+        if fasttext:
+            _zero_untrained_buckets(model.wv)
         kind = "fasttext" if fasttext else "word2vec"
         encoder = cls(model.wv, lang=lang, name=f"{kind}:{dim}:{'sg' if skip_gram else 'cbow'}")
         texts_hash = hashlib.sha1("\x1e".join(" ".join(s) for s in sentences).encode()).hexdigest()[:12]
         # what caches key on: the vectors' settings, seed and the texts they were trained on
         encoder.cache_id = f"{encoder.name}:window={window}:min_count={min_count}:epochs={epochs}:seed={seed}:texts={texts_hash}"
+        return encoder
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The vectors by name (for safetensors): ``vectors`` (n_words, dim) float32 and, for
+        FastText, the trained n-gram rows (``ngram_rows`` (m,) int64 and ``ngram_vectors`` (m, dim))."""
+        out = {"vectors": np.ascontiguousarray(self.kv.vectors, np.float32)}
+        if self.subword:
+            rows = np.flatnonzero(np.any(self.kv.vectors_ngrams != 0, axis=1))
+            out["ngram_rows"] = rows.astype(np.int64)
+            out["ngram_vectors"] = np.ascontiguousarray(self.kv.vectors_ngrams[rows], np.float32)
+        return out
+
+    def settings(self) -> dict:
+        """Its plain values (for JSON): kind, name, cache id, language, words, FastText's n-gram sizes."""
+        out = {"kind": "static", "name": self.name, "cache_id": self.cache_id, "lang": self.lang, "words": list(self.kv.index_to_key),
+               "dim": self.dim, "subword": self.subword}
+        if self.subword:
+            out.update(min_n=int(self.kv.min_n), max_n=int(self.kv.max_n), bucket=int(self.kv.bucket))
+        return out
+
+    @classmethod
+    def from_parts(cls, settings: dict, arrays: dict[str, np.ndarray]) -> StaticEncoder:
+        """The encoder that :meth:`settings` and :meth:`arrays` describe (no pickle, no gensim file)."""
+        from gensim.models import KeyedVectors
+        from gensim.models.fasttext import FastTextKeyedVectors
+
+        words, vectors, dim = list(settings["words"]), np.asarray(arrays["vectors"], np.float32), int(settings["dim"])
+        if vectors.shape != (len(words), dim):
+            raise ValueError(f"{vectors.shape[0]} x {vectors.shape[1]} vectors for {len(words)} words of {dim} dimensions")
+        if settings.get("subword"):
+            kv = FastTextKeyedVectors(dim, int(settings["min_n"]), int(settings["max_n"]), int(settings["bucket"]))
+            kv.add_vectors(words, vectors)
+            kv.vectors_ngrams = np.zeros((int(settings["bucket"]), dim), np.float32)
+            kv.vectors_ngrams[np.asarray(arrays["ngram_rows"], np.int64)] = arrays["ngram_vectors"]
+            kv.recalc_char_ngram_buckets()
+            kv.vectors = vectors.copy()  # the trained words' vectors as they were (add_vectors may not keep them)
+        else:
+            kv = KeyedVectors(dim)
+            kv.add_vectors(words, vectors)
+        encoder = cls(kv, lang=settings["lang"], name=settings["name"])
+        encoder.cache_id = settings.get("cache_id", settings["name"])
         return encoder
 
     @property

@@ -82,10 +82,18 @@ class TransformerEncoder:
         if self._model is None:
             import torch
             from transformers import AutoModel, AutoTokenizer
+            from transformers.utils import logging as hf_logging
 
             path = resolve_model(self.name_or_path)
-            self._tokenizer = AutoTokenizer.from_pretrained(path)
-            self._model = AutoModel.from_pretrained(path).eval().to(pick_device(self.device))
+            shown = hf_logging.is_progress_bar_enabled()
+            if not self.progress:  # transformers' own "Loading weights" bar too
+                hf_logging.disable_progress_bar()
+            try:
+                self._tokenizer = AutoTokenizer.from_pretrained(path)
+                self._model = AutoModel.from_pretrained(path).eval().to(pick_device(self.device))
+            finally:
+                if shown:
+                    hf_logging.enable_progress_bar()
             self._torch = torch
         return self._model, self._tokenizer
 
