@@ -155,7 +155,7 @@ class Harvester:
         ``predict_threshold``), best first, at most ``top_k`` of them."""
         from tqdm.auto import tqdm
 
-        from .harvest import to_predictions
+        from .predictions import to_predictions
 
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
