@@ -470,13 +470,6 @@ def run_xmc(args: argparse.Namespace) -> int:
     at_least(args.max_length, 8, "--max-length")
     at_least(args.top_k, 1, "--top-k")
     at_least(args.label_clusters, 0, "--label-clusters")
-    if args.save_model is not None:
-        from .diva.harvester import HARVESTER_METHODS
-
-        if args.method not in HARVESTER_METHODS:
-            raise UsageError("--save-model", f"saves a DiVa harvester; method {args.method!r} makes none (use {', '.join(HARVESTER_METHODS)})")
-        check_output_folder(args.save_model, kind="harvester", inputs=inputs, option="--save-model")
-        check_inputs_apart(args.save_model, [args.out, args.run_dir], "--save-model")
     check_device(args.device)
     train = read_jsonl_corpus(args.train, require_labels=True)
     predict = read_jsonl_corpus(args.predict)

@@ -45,7 +45,8 @@ def planted(tmp_path_factory):
     encoder = get_encoder("all-MiniLM-L6-v2", progress=False)
     with pytest.MonkeyPatch.context() as mp:  # a module-wide cache folder: the autouse one is per test
         mp.setenv("LABKIT_CACHE", str(tmp_path_factory.mktemp("planted-space-cache")))
-        space = build_candidate_space([*protocol.train.comments, *protocol.test.comments], protocol.vocabulary, encoder)
+        space = build_candidate_space([*protocol.train.comments, *protocol.test.comments], protocol.vocabulary, encoder,
+                                      n_fit=len(protocol.train))
     return protocol, in_vocab, encoder, space
 
 
@@ -74,9 +75,11 @@ def test_diva_and_eq2_harvest_planted_oov_labels(planted):
               f"OOV precision {r['right']}/{r['predicted_oov']} = {r['precision']:.3f}")
     diva, eq2 = rates["diva"], rates["eq2"]
     assert diva["planted"] == eq2["planted"] == 288
-    # measured: DiVa 0.184 recall / 0.841 precision, EQ. 2 0.181 / 0.754
-    assert diva["recall"] >= 0.17 and diva["precision"] >= 0.80
-    assert eq2["recall"] >= 0.17 and eq2["precision"] >= 0.72
+    # measured before issue 17 (space fitted on train and test together): DiVa 0.184 recall / 0.841
+    # precision, EQ. 2 0.181 / 0.754; fitted on the training songs alone: DiVa 46/288 = 0.160 / 0.885,
+    # EQ. 2 50/288 = 0.174 / 0.758 (test-only phrases no longer shape the phrase vectors and idf)
+    assert diva["recall"] >= 0.15 and diva["precision"] >= 0.85
+    assert eq2["recall"] >= 0.16 and eq2["precision"] >= 0.72
     # with seed 0 neither harvests clearly more planted OOV labels (53 vs 52 of 288): DiVa does
     # not beat EQ. 2 here beyond a label or two, and with other seeds EQ. 2 is well ahead
     assert abs(diva["found"] - eq2["found"]) <= 3

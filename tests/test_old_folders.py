@@ -52,7 +52,20 @@ def test_an_old_run_directory_exports_and_resumes(tmp_path):
     with pytest.raises(ValueError, match="settings.experts_weigh_negatives: False -> True"):
         harvest(train, predict, method="diva", encoder=encoder, config=DiVaConfig(**CONFIG), run_dir=run)
     config = DiVaConfig(**CONFIG, **LEGACY_SETTINGS)
+    # that run was fitted on its training and predicted items together (before issue 17): on such a
+    # space it resumes at its end and predicts as it did; harvest() now fits on the training items only
+    from labkit.diva.harvest import gold_matrix, to_predictions
+    from labkit.diva.iteration import DiVa
+    from labkit.diva.rundir import fit_in_run_dir
+    from labkit.embed import build_candidate_space
+
+    space = build_candidate_space([*train.comments, *predict.comments], train.label_vocabulary().tokens, encoder, lang="en")
+    resumed = fit_in_run_dir(DiVa(space, np.arange(len(train)), gold_matrix(space, train.label_sets, space.n_items), config), run)
+    rows = np.arange(len(train), space.n_items)
     result = harvest(train, predict, method="diva", encoder=encoder, config=config, run_dir=run)  # finished: resumes at its end
+    assert [p.id for p in result.predictions] == predict.ids
+    result.predictions = to_predictions(predict.ids, resumed.predict(rows)[rows], space, threshold=config.predict_threshold,
+                                        nested=config.suppress_nested)
     assert [[p.id, list(p.labels)] for p in result.predictions] == [[i, labels] for i, labels, _ in EXPECTED["predictions"]]
     np.testing.assert_allclose([s for p in result.predictions for s in p.scores], [s for _, _, ss in EXPECTED["predictions"] for s in ss],
                                rtol=0, atol=1e-6)
