@@ -80,8 +80,8 @@ def test_diva_and_eq2_harvest_planted_oov_labels(planted):
     # EQ. 2 50/288 = 0.174 / 0.758 (test-only phrases no longer shape the phrase vectors and idf)
     assert diva["recall"] >= 0.15 and diva["precision"] >= 0.85
     assert eq2["recall"] >= 0.16 and eq2["precision"] >= 0.72
-    # with seed 0 neither harvests clearly more planted OOV labels (53 vs 52 of 288): DiVa does
-    # not beat EQ. 2 here beyond a label or two, and with other seeds EQ. 2 is well ahead
-    assert abs(diva["found"] - eq2["found"]) <= 3
+    # with seed 0 neither harvests clearly more planted OOV labels (53 vs 52 of 288 before, 46 vs 50
+    # now): DiVa does not beat EQ. 2 here, and with other seeds EQ. 2 is well ahead
+    assert diva["found"] <= eq2["found"] + 3
     # DiVa's predicted OOV labels are the more precise with seed 0 (53/63 vs 52/69; not with seeds 1-3)
     assert diva["precision"] > eq2["precision"]
