@@ -42,13 +42,13 @@ def _check_points(x: np.ndarray, n_clusters: int) -> np.ndarray:
     return unit_rows(x)
 
 
-def _init_plus_plus(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+def _init_plus_plus(x: np.ndarray, k: int, rng: np.random.Generator, trials: int | None = None) -> np.ndarray:
     """Greedy k-means++ seeding with cosine distance (Arthur & Vassilvitskii; the greedy variant
-    scikit-learn uses): each step draws 2 + ln k candidates with probability proportional to
-    their distance 1 - cos to the nearest centre so far and keeps the one that lowers the total
-    distance most."""
+    scikit-learn uses): each step draws ``trials`` (default 2 + ln k) candidates with probability
+    proportional to their distance 1 - cos to the nearest centre so far and keeps the one that
+    lowers the total distance most (``trials=1``: plain k-means++)."""
     n = len(x)
-    trials = 2 + int(np.log(k))
+    trials = 2 + int(np.log(k)) if trials is None else trials
     centres = np.empty((k, x.shape[1]), dtype=np.float32)
     centres[0] = x[rng.integers(n)]
     best = np.clip(1.0 - x @ centres[0], 0.0, None)
@@ -117,7 +117,8 @@ class SphericalKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     Parameters (keyword-only, stored unchanged): ``n_clusters``; ``n_init`` restarts;
     ``max_iter`` Lloyd iterations per run; ``tol`` (stop when the objective drops by at most
     ``tol * n``); ``refine_rounds``: at most this many rounds of first-variation moves after
-    Lloyd settles (0: plain spherical k-means); ``random_state``: int, None, or a numpy
+    Lloyd settles (0: plain spherical k-means); ``init_trials``: candidates per k-means++ seeding
+    step (None: the greedy 2 + ln k; 1: plain k-means++, faster for large k); ``random_state``: int, None, or a numpy
     Generator/RandomState (the same int gives the same result); ``progress``: a progress bar over
     the restarts. ``seed`` is the deprecated name of ``random_state`` (a DeprecationWarning; it
     will be removed in the next release).
@@ -139,6 +140,7 @@ class SphericalKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         max_iter: int = 100,
         tol: float = 1e-4,
         refine_rounds: int = 10,
+        init_trials: int | None = None,
         random_state=0,
         progress: bool = False,
         seed=_DEPRECATED,
@@ -148,6 +150,7 @@ class SphericalKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         self.max_iter = max_iter
         self.tol = tol
         self.refine_rounds = refine_rounds
+        self.init_trials = init_trials
         self.random_state = random_state
         self.progress = progress
         self.seed = seed
@@ -169,6 +172,9 @@ class SphericalKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if isinstance(self.refine_rounds, bool) or not isinstance(self.refine_rounds, (numbers.Integral, np.integer)) or self.refine_rounds < 0:
             raise ValueError(f"refine_rounds must be a non-negative integer, got {self.refine_rounds!r}")
+        if self.init_trials is not None and (isinstance(self.init_trials, bool) or not isinstance(self.init_trials, (numbers.Integral, np.integer))
+                                             or self.init_trials < 1):
+            raise ValueError(f"init_trials must be None or a positive integer, got {self.init_trials!r}")
         if not isinstance(self.tol, numbers.Real) or not self.tol >= 0:
             raise ValueError(f"tol must be a non-negative number, got {self.tol!r}")
 
@@ -222,7 +228,7 @@ class SphericalKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         """Seeding, Lloyd iterations, then rounds of first-variation moves (each followed by Lloyd
         again) until no single move lowers the objective."""
         k = self.n_clusters
-        labels, iterations = self._lloyd(x, _init_plus_plus(x, k, rng))
+        labels, iterations = self._lloyd(x, _init_plus_plus(x, k, rng, self.init_trials))
         for _ in range(self.refine_rounds):
             labels, moved = _first_variation(x, labels, k)
             if not moved:

@@ -1,4 +1,5 @@
-"""Every notebook runs headless from top to bottom without an error (nbclient)."""
+"""Every notebook runs headless from top to bottom without an error (nbclient), and leaves no
+progress bar in its outputs (they belong to long work a person starts, not to a committed notebook)."""
 
 from pathlib import Path
 
@@ -6,6 +7,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+PROGRESS_MARKS = ("it/s]", "s/it]", "Loading weights")  # tqdm's text and transformers' weight-loading bar
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
 
 
@@ -16,3 +18,6 @@ def test_notebook_runs(path, tmp_path):
     client.execute()  # raises CellExecutionError, naming the cell, on any error
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors
+    bars = [(i, mark) for i, c in enumerate(nb.cells) if c.cell_type == "code" for o in c.get("outputs", [])
+            for text in (o.get("text", ""), o.get("data", {}).get("text/plain", "")) for mark in PROGRESS_MARKS if mark in str(text)]
+    assert not bars, f"progress bars in the outputs of cells {bars}"

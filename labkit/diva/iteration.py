@@ -25,12 +25,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 from ..embed.space import CandidateSpace
 from ..embed.transformer import pick_device
 from ..metrics import inverse_propensity, psndcg_at_k, psp_at_k, top_k_indices
-from ..sparse import canonical_csr
+from ..sparse import canonical_csr, lookup
 from . import scoring
 from .config import DiVaConfig
 from .pairs import PairSpace, mean_confidence, new_pair_classifier, restrict_rows, score_candidates, train_pair_classifier
@@ -81,6 +82,7 @@ class DiVa:
         self.history: list[RoundRecord] = []
         self.proposed_classifier = sp.csr_matrix(self.gold.shape)
         self.proposed_joint = sp.csr_matrix(self.gold.shape)
+        self.joint_g: sp.csr_matrix | None = None  # G of the last joint-score step (shown with proposals; not part of the state)
         self.best_round: int | None = None  # set by fit: the round whose classifier the run keeps
         self._round_pseudo = sp.csr_matrix(self.gold.shape)
         self._best = None  # (round, weights) of the best validation score so far, kept by fit
@@ -211,6 +213,7 @@ class DiVa:
         if c.joint_validity == "pair":
             g = canonical_csr(g.multiply(self.candidate_scores()))
         taken = canonical_csr((self.gold + self.pseudo + self.proposed_classifier) > 0)
+        self.joint_g = canonical_csr(g)
         self.proposed_joint = scoring.joint_pseudo_labels(
             g, taken, threshold=c.joint_threshold, n_gold=self.pairs.space.n_gold if c.joint_candidates == "oov" else None,
             budget=self.joint_budget(),
@@ -225,6 +228,19 @@ class DiVa:
             coo = m.tocoo()
             out += [(int(r), self.pairs.space.phrases[int(j)], source) for r, j in zip(coo.row, coo.col)]
         return out
+
+    def proposal_table(self) -> pd.DataFrame:
+        """The pending pseudo-labels with their scores, for review: a DataFrame with row, phrase,
+        source ("classifier" / "joint score"), probability (the classifier's) and G (the joint
+        score of the last joint-score step; NaN where none was computed), in :meth:`proposals` order."""
+        triples = self.proposals()
+        rows = np.array([r for r, _, _ in triples], dtype=np.int64)
+        index = self.pairs.space.phrases.index
+        cols = np.array([index[p] for _, p, _ in triples], dtype=np.int64)
+        probability = lookup(canonical_csr(self.candidate_scores()), rows, cols) if self.model is not None and len(rows) else np.full(len(rows), np.nan)
+        g = lookup(self.joint_g, rows, cols, default=np.nan) if self.joint_g is not None and len(rows) else np.full(len(rows), np.nan)
+        return pd.DataFrame({"row": rows, "phrase": [p for _, p, _ in triples], "source": [s for _, _, s in triples],
+                             "probability": probability, "G": g})
 
     def select(self, rejected: set[tuple[int, str]] | None = None) -> int:
         """Accept the proposals (minus ``rejected`` (row, phrase) pairs); returns how many are new."""
@@ -340,6 +356,7 @@ class DiVa:
         self._best = None if best is None else (state.get("best_round"), _copy_weights(best))
         self.model = None if weights is None else model
         self._scores_cache = None
+        self.joint_g = None
         return self
 
     def snapshot(self) -> dict:

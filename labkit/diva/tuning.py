@@ -76,7 +76,8 @@ class TunerSettings:
 class TunerView:
     """The decision under one setting, per (item, candidate) entry of the tuner (arrays of length
     n_entries) and in summary. coverage / known_coverage: mean Jaccard of (known labels + what
-    passes) and of the known labels alone against the complete labels (NaN without them)."""
+    passes) and of the known labels alone against the complete labels; precision: the share of
+    what passes that is in the complete labels (NaN without them, or when nothing passes)."""
 
     settings: TunerSettings
     g: np.ndarray
@@ -87,6 +88,12 @@ class TunerView:
     coverage: float = float("nan")
     known_coverage: float = float("nan")
     factors: dict = field(default_factory=dict)
+    precision: float = float("nan")
+
+    @property
+    def passes(self) -> np.ndarray:
+        """(n_entries,) bool: the entries taken as pseudo-labels, by the classifier or the joint score."""
+        return self.by_classifier | self.by_joint
 
 
 class JointScoreTuner:
@@ -203,6 +210,38 @@ class JointScoreTuner:
         if self.complete is not None:
             out.coverage = self._coverage(by_classifier | joint)
             out.known_coverage = self._coverage(np.zeros(self.n_entries, dtype=bool))
+            passing = out.passes
+            out.precision = float(self.in_complete[passing].mean()) if passing.any() else float("nan")
+        return out
+
+    def sweep(self, settings: TunerSettings, name: str, values: Sequence[float]) -> pd.DataFrame:
+        """One setting (``name``, e.g. ``"joint_threshold"``) swept over ``values``, the others
+        as in ``settings``: a row per value with the classifier, joint-score and total
+        pseudo-labels, coverage and precision (NaN without complete labels)."""
+        rows = []
+        for value in values:
+            v = self.view(settings, **{name: value})
+            rows.append({name: value, "classifier": v.n_classifier, "joint score": v.n_joint, "pseudo-labels": v.n_classifier + v.n_joint,
+                         "coverage": v.coverage, "precision": v.precision})
+        return pd.DataFrame(rows)
+
+    def items_changed(self, before: TunerView, after: TunerView) -> np.ndarray:
+        """(len(rows),) int: per viewed item, how many of its candidates pass under one view and
+        not the other (what a change of setting did to it)."""
+        return np.bincount(self.entry_row[before.passes != after.passes], minlength=len(self.rows))
+
+    def items_passing(self, view: TunerView) -> np.ndarray:
+        """(len(rows),) int: per viewed item, how many candidates pass under ``view``."""
+        return np.bincount(self.entry_row[view.passes], minlength=len(self.rows))
+
+    def constant_factors(self, view: TunerView) -> dict[str, float]:
+        """The factors of G that take one value over every viewed candidate under ``view``
+        (switching such a factor off changes no decision): name -> that value."""
+        out = {}
+        if self.n_entries:
+            si = self.si[self.occurs]
+            values = {"SI": si, **{n: f[self.entry_phrase[self.occurs]] for n, f in view.factors.items()}}
+            out = {n: float(v[0]) for n, v in values.items() if len(v) and np.ptp(v) == 0}
         return out
 
     def _coverage(self, passing: np.ndarray) -> float:

@@ -10,6 +10,7 @@ turns into static phrase vectors. Offline, the name ``all-MiniLM-L6-v2`` resolve
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +44,22 @@ def pick_device(device: str = "auto") -> str:
     if device == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("--device cuda was asked for, but torch sees no CUDA GPU")
     return device
+
+
+@contextmanager
+def transformers_bars(shown: bool):
+    """Within it, transformers' own progress bars (e.g. "Loading weights") show only if ``shown``;
+    the global setting is put back after."""
+    from transformers.utils import logging as hf_logging
+
+    enabled = hf_logging.is_progress_bar_enabled()
+    if not shown:
+        hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()
 
 
 class TransformerEncoder:
@@ -82,18 +99,11 @@ class TransformerEncoder:
         if self._model is None:
             import torch
             from transformers import AutoModel, AutoTokenizer
-            from transformers.utils import logging as hf_logging
 
             path = resolve_model(self.name_or_path)
-            shown = hf_logging.is_progress_bar_enabled()
-            if not self.progress:  # transformers' own "Loading weights" bar too
-                hf_logging.disable_progress_bar()
-            try:
+            with transformers_bars(self.progress):  # transformers' own "Loading weights" bar too
                 self._tokenizer = AutoTokenizer.from_pretrained(path)
                 self._model = AutoModel.from_pretrained(path).eval().to(pick_device(self.device))
-            finally:
-                if shown:
-                    hf_logging.enable_progress_bar()
             self._torch = torch
         return self._model, self._tokenizer
 

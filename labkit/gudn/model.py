@@ -33,14 +33,16 @@ def token_inputs(encoder: nn.Module, batch: int, length: int) -> tuple[dict[str,
     return inputs, {name: {0: "batch", 1: "length"} for name in inputs}
 
 
-def load_encoder(name_or_path: str):
-    """(model, tokenizer) of a Hugging Face name or local path (the bundled MiniLM by its name)."""
+def load_encoder(name_or_path: str, *, progress: bool = True):
+    """(model, tokenizer) of a Hugging Face name or local path (the bundled MiniLM by its name);
+    ``progress=False`` hides transformers' weight-loading bar."""
     from transformers import AutoModel, AutoTokenizer
 
-    from ..embed.transformer import resolve_model
+    from ..embed.transformer import resolve_model, transformers_bars
 
     path = resolve_model(name_or_path)
-    return AutoModel.from_pretrained(path), AutoTokenizer.from_pretrained(path)
+    with transformers_bars(progress):
+        return AutoModel.from_pretrained(path), AutoTokenizer.from_pretrained(path)
 
 
 POOLINGS = ("cls", "mean")

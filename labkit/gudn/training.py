@@ -160,7 +160,7 @@ def train_xmc(texts: Sequence[str], label_sets: Sequence[Sequence[str]], config:
     if not len(vocab):
         raise ValueError("the training items have no labels")
     y = torch.from_numpy(vocab.label_matrix(label_sets).toarray().astype(np.float32))
-    encoder, tokenizer = load_encoder(config.encoder)
+    encoder, tokenizer = load_encoder(config.encoder, progress=config.progress)
     if config.method == "mlc":
         model = EncoderMLC(encoder, len(vocab), dropout=config.dropout, pooling=config.pooling)
     else:
