@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np
-from _report import write_report  # bench/ is on sys.path when a script here runs
+from _report import median_seconds, write_report  # bench/ is on sys.path when a script here runs
 
 from labkit.data.protocol import read_protocol
 from labkit.diva import DiVa, DiVaConfig
@@ -32,15 +31,6 @@ from labkit.diva.harvest import gold_matrix
 from labkit.diva.tuning import JointScoreTuner, TunerSettings
 from labkit.embed import build_candidate_space, get_encoder
 from labkit.paths import shared_data_dir
-
-
-def median_seconds(fn, values) -> float:
-    times = []
-    for value in values:
-        start = time.perf_counter()
-        fn(value)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> int:

@@ -16,12 +16,10 @@ The ratio is baseline / update.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from pathlib import Path
 
 import numpy as np
-from _report import write_report  # bench/ is on sys.path when a script here runs
+from _report import median_seconds, write_report  # bench/ is on sys.path when a script here runs
 
 from widgets import ClusterExplorer
 
@@ -36,30 +34,22 @@ def synthetic_tags(n: int, seed: int = 0):
     return [f"tag{i:05d}" for i in range(n)], vectors, counts, maps
 
 
-def timed(fn, values) -> float:
-    times = []
-    for value in values:
-        start = time.perf_counter()
-        fn(value)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
 
 def measure(n: int) -> tuple[list[float], tuple[float, float]]:
     """Median ms of each update at n tags, and the baseline's ratio to a k change and to a selection."""
     tags, vectors, counts, maps = synthetic_tags(n)
     explorer = ClusterExplorer(tags, vectors, counts, k=100, projection="pca", coordinates=maps)
     ks = [150, 200, 120, 180, 160]
-    k_change = timed(lambda k: setattr(explorer.k, "value", k), ks)
-    k_again = timed(lambda k: setattr(explorer.k, "value", k), ks)
-    select = timed(explorer.show_cluster, [3, 10, 50, 7, 90])
-    search = timed(explorer.search, ["tag00012", "tag0100", "tag00999", "tag0042", "tag00007"])
-    isolate = timed(explorer.legend_clicked, [5, 5, 12, 12, 30])
-    min_count = timed(lambda m: setattr(explorer.min_count, "value", m), [2, 1, 2, 1, 2])
+    k_change = median_seconds(lambda k: setattr(explorer.k, "value", k), ks)
+    k_again = median_seconds(lambda k: setattr(explorer.k, "value", k), ks)
+    select = median_seconds(explorer.show_cluster, [3, 10, 50, 7, 90])
+    search = median_seconds(explorer.search, ["tag00012", "tag0100", "tag00999", "tag0042", "tag00007"])
+    isolate = median_seconds(explorer.legend_clicked, [5, 5, 12, 12, 30])
+    min_count = median_seconds(lambda m: setattr(explorer.min_count, "value", m), [2, 1, 2, 1, 2])
     explorer.min_count.value = 1
-    reproject = timed(lambda m: setattr(explorer.projection, "value", m), ["umap", "pca", "umap", "pca", "umap"])
+    reproject = median_seconds(lambda m: setattr(explorer.projection, "value", m), ["umap", "pca", "umap", "pca", "umap"])
     k = explorer.k.value
-    rebuild = timed(lambda _: ClusterExplorer(tags, vectors, counts, k=k, projection="pca", coordinates=maps), range(3))
+    rebuild = median_seconds(lambda _: ClusterExplorer(tags, vectors, counts, k=k, projection="pca", coordinates=maps), range(3))
     ms = [x * 1000 for x in (k_change, k_again, select, search, isolate, min_count, reproject, rebuild)]
     return ms, (rebuild / k_change, rebuild / select)
 
