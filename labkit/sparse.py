@@ -16,7 +16,7 @@ def binary_csr(rows, cols, shape: tuple[int, int]) -> sp.csr_matrix:
 
 def canonical_csr(m, dtype=np.float64) -> sp.csr_matrix:
     """A CSR copy with summed duplicates, sorted indices and no stored zeros."""
-    csr = sp.csr_matrix(m, dtype=dtype)
+    csr = sp.csr_matrix(m, dtype=dtype, copy=True)  # a CSR input would otherwise share (and have changed) its arrays
     csr.sum_duplicates()  # also sorts each row's indices
     csr.eliminate_zeros()
     return csr

@@ -217,8 +217,8 @@ def test_spherical_kmeans_is_a_sklearn_estimator():
 
     model = SphericalKMeans(n_clusters=3, random_state=1)
     params = model.get_params()
-    assert params == {"n_clusters": 3, "n_init": 4, "max_iter": 100, "tol": 1e-4, "refine_rounds": 10, "random_state": 1,
-                      "progress": False, "seed": "deprecated"}
+    assert params == {"n_clusters": 3, "n_init": 4, "max_iter": 100, "tol": 1e-4, "refine_rounds": 10, "init_trials": None,
+                      "random_state": 1, "progress": False, "seed": "deprecated"}
     copy = clone(model)
     assert copy is not model and copy.get_params() == params
     assert model.set_params(n_init=2) is model and model.n_init == 2 and copy.n_init == 4
