@@ -5,6 +5,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.labkit-installed
 TORCH_PIN := torch==2.13.0
+# musicnn ships the pretrained taggers' TensorFlow checkpoints that labkit reads (no TensorFlow at run time);
+# --no-deps because it declares tensorflow and numpy<1.17, which neither today's numpy nor the kit needs.
+MUSICNN_PIN := musicnn==0.1.0
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 
@@ -14,12 +17,13 @@ setup: $(STAMP)
 
 # torch goes in first (a local CPU wheel here), then everything else with that pin as a constraint,
 # so that no other package can pull a different torch (and gigabytes of CUDA libraries) in.
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH_PIN)"
 	echo "$(TORCH_PIN)" > $(VENV)/constraints.txt
 	$(PY) -m pip install --quiet -c $(VENV)/constraints.txt -e ".[gui,dev]"
+	$(PY) -m pip install --quiet --no-deps "$(MUSICNN_PIN)"
 	touch $(STAMP)
 
 demo: setup

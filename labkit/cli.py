@@ -488,6 +488,125 @@ def run_xmc(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- tag (audio)
+def _add_tag(sub: argparse._SubParsersAction) -> None:
+    from .audio.musicnn import PRETRAINED
+
+    p = sub.add_parser(
+        "tag",
+        help="tag audio files with a pretrained musicnn tagger (MagnaTagATune or Million Song Dataset tags)",
+        description="Tag each audio file (any format librosa reads; a folder gives its audio files) with one of musicnn's "
+        "pretrained models, converted to torch from the installed musicnn package (pip install --no-deps musicnn==0.1.0; "
+        "no TensorFlow). A file is cut into 3-s patches, its tag probabilities are the mean over them; OUT gets its top "
+        "tags (columns file, rank, tag, score), --embeddings the mean penultimate-layer vector of each tagged file (rows "
+        "in OUT's order). A file that cannot be decoded is named and skipped.",
+    )
+    p.add_argument("inputs", nargs="+", type=Path, metavar="FILE_OR_FOLDER")
+    p.add_argument("--model", default="musicnn-mtt", choices=list(PRETRAINED))
+    p.add_argument("--top-k", type=int, default=5, help="tags written per file (default 5)")
+    p.add_argument("--out", required=True, type=Path, metavar="TAGS.tsv")
+    p.add_argument("--embeddings", type=Path, default=None, metavar="OUT.npy", help="also write the files' embeddings (float32, files x d)")
+    p.add_argument("--patch-hop", type=int, default=None, metavar="FRAMES",
+                   help="start a patch every FRAMES frames of 16 ms (default 187: no overlap, as musicnn)")
+    p.add_argument("--batch-size", type=int, default=64, help="patches per forward pass (default 64)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--cache", type=Path, default=None, metavar="DIR", help="where converted weights are kept (default $LABKIT_CACHE or ~/.cache/labkit)")
+    p.set_defaults(func=run_tag)
+
+
+def _audio_inputs(paths: Sequence[Path]) -> list[Path]:
+    """The files named, with each folder replaced by its audio files (sorted, not recursive)."""
+    from .audio import list_clips
+
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = list_clips(path)
+            if not found:
+                raise UsageError("FILE_OR_FOLDER", f"{path} holds no audio files")
+            files += found
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise UsageError("FILE_OR_FOLDER", f"{path}: no such file or folder")
+    return files
+
+
+def _check_embeddings_output(path: Path, inputs: Sequence[Path]) -> None:
+    """--embeddings may replace only an earlier embeddings file: a 2-D float32 .npy."""
+    from .errors import OutputError
+    from .outputs import check_inputs_apart
+
+    check_inputs_apart(path, inputs, "--embeddings")
+    if path.is_dir():
+        raise OutputError(f"--embeddings {path} is a folder; give a file name")
+    if path.exists() and path.stat().st_size:
+        import numpy as np
+
+        try:
+            with open(path, "rb") as handle:
+                version = np.lib.format.read_magic(handle)
+                read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                shape, fortran, dtype = read_header(handle)
+            ours = len(shape) == 2 and not fortran and dtype == np.float32
+        except (ValueError, OSError):
+            ours = False
+        if not ours:
+            raise OutputError(f"--embeddings {path} exists and is not an embeddings file labkit writes (2-D float32 .npy): "
+                              "labkit replaces only its own outputs; move it away or choose another name")
+
+
+def run_tag(args: argparse.Namespace) -> int:
+    import numpy as np
+    from tqdm.auto import tqdm
+
+    from .audio import load_audio
+    from .audio.musicnn import SR, package_dir, pretrained_tagger, tag_waves
+    from .embed.transformer import pick_device
+    from .outputs import atomic_write_bytes
+
+    at_least(args.top_k, 1, "--top-k")
+    at_least(args.patch_hop, 1, "--patch-hop")
+    at_least(args.batch_size, 1, "--batch-size")
+    files = _audio_inputs(args.inputs)
+    check_output_file(args.out, kind="audio-tags", inputs=files, option="--out")
+    if args.embeddings is not None:
+        _check_embeddings_output(args.embeddings, [*files, args.out])
+    check_device(args.device)
+    try:
+        package_dir()
+    except FileNotFoundError as err:
+        raise UsageError("--model", str(err)) from None
+    device = pick_device(args.device)
+    model = pretrained_tagger(args.model, cache_dir=args.cache, device=device)
+    rows, embeddings, skipped = ["file\trank\ttag\tscore"], [], []
+    for path in tqdm(files, desc=f"tagging with {args.model}", unit="file"):
+        try:
+            wave = load_audio(path, sr=SR)
+        except DataFormatError as err:
+            skipped.append(path)
+            tqdm.write(f"labkit tag: skipped {err}", file=sys.stderr)
+            continue
+        tagging = tag_waves(model, [wave], patch_hop=args.patch_hop, batch_size=args.batch_size, device=device)[0]
+        for rank, (tag, score) in enumerate(tagging.top(model.tags, args.top_k), start=1):
+            rows.append(f"{path}\t{rank}\t{tag}\t{score:.4f}")
+        embeddings.append(tagging.embedding)
+    if not embeddings:
+        raise DataFormatError(files[0] if len(files) == 1 else None, f"none of the {len(files)} file(s) could be decoded; nothing written")
+    write_output_file(args.out, "\n".join(rows) + "\n", kind="audio-tags", option="--out")
+    if args.embeddings is not None:
+        import io
+
+        buffer = io.BytesIO()
+        np.save(buffer, np.stack(embeddings).astype(np.float32))
+        atomic_write_bytes(args.embeddings, buffer.getvalue())
+    note = f", {len(skipped)} skipped (not decodable)" if skipped else ""
+    extra = f", embeddings ({len(embeddings)} x {len(embeddings[0])}) to {args.embeddings}" if args.embeddings is not None else ""
+    print(f"labkit tag: {len(embeddings)} file(s) tagged with {args.model}{note}; top {args.top_k} tags written to {args.out}{extra}",
+          file=sys.stderr)
+    return 0
+
+
 # ----------------------------------------------------------------------------- export
 def _add_export(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -591,6 +710,7 @@ COMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {
     "clusters": _add_clusters,
     "propagate": _add_propagate,
     "xmc": _add_xmc,
+    "tag": _add_tag,
     "export": _add_export,
     "demo": _add_demo,
     "synth": _add_synth,

@@ -95,6 +95,7 @@ register_file_kind("jsonl-corpus", jsonl_kind({"id", "comments"}, {"id", "commen
 register_file_kind("clusters", table_kind("tag", "cluster", "count", "silhouette"))
 register_file_kind("links", table_kind("song", "tag", "score"))
 register_file_kind("cluster-table", table_kind("tag", "cluster", "count"))
+register_file_kind("audio-tags", table_kind("file", "rank", "tag", "score"))
 
 
 def _first_line(path: Path, limit: int = 1 << 16) -> str | None:

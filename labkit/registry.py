@@ -54,6 +54,6 @@ def load_all() -> dict[str, type[nn.Module]]:
     """:data:`MODELS` with every model module of the kit imported (so that each has registered)."""
     import importlib
 
-    for module in ("labkit.mlc", "labkit.diva.classifier", "labkit.gudn.model", "labkit.audio.pons", "labkit.audio.sample_cnn"):
+    for module in ("labkit.mlc", "labkit.diva.classifier", "labkit.gudn.model", "labkit.audio.pons", "labkit.audio.sample_cnn", "labkit.audio.musicnn"):
         importlib.import_module(module)
     return MODELS

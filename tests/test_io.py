@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from labkit.audio.musicnn import Musicnn, MusicnnVGG
 from labkit.audio.pons import PonsSpectrogramTagger, PonsWaveformTagger
 from labkit.audio.sample_cnn import SampleCNN
 from labkit.data.errors import DataFormatError
@@ -23,6 +24,8 @@ PLAIN = [
     (SampleCNN, dict(n_tags=5), lambda: (torch.randn(2, 59049),)),
     (PonsSpectrogramTagger, dict(n_tags=5, filters=4, width=32), lambda: (torch.randn(2, 96, 64),)),
     (PonsWaveformTagger, dict(n_tags=5, channels=8, width=32), lambda: (torch.randn(2, 16000),)),
+    (Musicnn, dict(n_tags=5, frontend_filters=0.25, midend_filters=16, backend_units=32), lambda: (torch.randn(2, 96, 187),)),
+    (MusicnnVGG, dict(n_tags=5, filters=16), lambda: (torch.randn(2, 96, 187),)),
 ]
 
 
@@ -144,4 +147,4 @@ def test_onnx_export_matches_pytorch(io_bert, tmp_path):
         path = export_onnx(model, tmp_path / f"{name}.onnx")
         assert onnx_parity(model, path, batch=4, length=9) < 1e-4, name
     with pytest.raises(TypeError, match="ONNX export covers"):
-        export_onnx(SampleCNN(3), tmp_path / "x.onnx")
+        export_onnx(torch.nn.Linear(3, 2), tmp_path / "x.onnx")  # not one of the kit's models

@@ -2,6 +2,7 @@
 plots hold. (The real-browser test is tests/test_browser.py.)"""
 
 import base64
+import importlib.util
 import struct
 
 import numpy as np
@@ -213,6 +214,24 @@ def test_clip_player_steps_selects_marks_and_follows_the_explorer(planted):
     assert ids == ["clip-00"] and " autoplay" in player.view.value and "clips with zither" in player.title.value  # listen: plays it
     explorer.clear_selection()
     assert len(player.playlist) == 12
+
+
+@pytest.mark.skipif(importlib.util.find_spec("musicnn") is None, reason="the musicnn package is not installed")
+def test_clip_player_lists_a_pretrained_taggers_tags_and_scores(tmp_path):
+    from labkit.audio import load_audio, pretrained_tagger, tag_waves
+
+    folder = sample_audio_dir()
+    gold = read_assignments(folder / "tags.tsv").groupby("item")["tag"].apply(list).to_dict()
+    player = ClipPlayer(folder, {"gold": gold}, sr=16000)
+    model = pretrained_tagger("musicnn-mtt", cache_dir=tmp_path)
+    source = player.add_tagger(model, top_k=3)
+    assert list(player.tags) == ["gold", "musicnn"] and set(source) == {p.stem for p in player.clips}
+    expected = tag_waves(model, [load_audio(folder / "clip-00.wav", sr=16000)])[0].top(model.tags, 3)
+    assert list(source["clip-00"]) == [t for t, _ in expected]  # best first, the tagger's own names
+    assert list(source["clip-00"].values()) == pytest.approx([s for _, s in expected], abs=1e-6)
+    tag, score = expected[0]
+    assert f"{tag} <small>{score:.2f}</small>" in player.tag_view.value  # shown for the current clip, with its score
+    assert "✗" not in player.tag_view.value  # its own vocabulary: not marked against the gold tags
 
 
 def test_diva_stepper_runs_a_round_by_hand_redoes_it_and_saves(corpus_space, tmp_path):

@@ -52,6 +52,7 @@ class ClipPlayer(W.VBox):
         if self.known is not None and self.known not in self.tags:
             raise ValueError(f"known={self.known!r} is not one of the tag sources {sorted(self.tags)}")
         self.held_out = set(held_out)
+        self.unmarked: set[str] = set()  # sources with a vocabulary of their own (a pretrained tagger's): not marked against known
         self.sr, self.n_mels = sr, n_mels
         self.playlist = list(range(len(self.clips)))
         self.current = 0
@@ -149,23 +150,40 @@ class ClipPlayer(W.VBox):
         selection plays the first of them; an empty selection goes back to all clips)."""
         explorer.on_select(lambda tags: self.listen(tags, play=play) if tags else self.select(None))
 
+    def add_tagger(self, model, *, name: str | None = None, top_k: int = 5, mark: bool = False, device: str = "cpu") -> dict[str, dict[str, float]]:
+        """Tag every clip with a pretrained musicnn model (:func:`labkit.audio.pretrained_tagger`)
+        and list its ``top_k`` tags with their probabilities as the source ``name`` (default: the
+        model's registry name). Its tags are its own vocabulary (MagnaTagATune's or the Million Song
+        Dataset's), so they are not marked against the known tags unless ``mark``. Returns the
+        source: {clip id: {tag: probability}}."""
+        from labkit.audio.musicnn import SR, tag_waves
+
+        name = name or getattr(model, "registry_name", type(model).__name__)
+        waves = (load_audio(path, sr=SR) for path in self.clips)
+        tagged = tag_waves(model, waves, device=device)
+        self.tags[name] = {self.clip_id(i): dict(t.top(model.tags, top_k)) for i, t in enumerate(tagged)}
+        if not mark:
+            self.unmarked.add(name)
+        self.show(self.current)
+        return self.tags[name]
+
     def _tags_html(self, clip: str) -> str:
         known = set(self.tags[self.known].get(clip, [])) if self.known is not None else None
         rows = []
         for source, by_clip in self.tags.items():
             value = by_clip.get(clip, [])
-            if isinstance(value, Mapping):
+            if isinstance(value, Mapping) and (known is None or source in self.unmarked):
                 ranked = sorted(value.items(), key=lambda kv: -kv[1])
-                if known is None:
-                    shown = ", ".join(f"{escape(t)} <small>{s:.2f}</small>" for t, s in ranked)
-                else:
-                    shown = ", ".join(
-                        f"<span class='labkit-{'right' if t in known else 'wrong'}' style='color:{'#1a7f37' if t in known else '#cf222e'}'>"
-                        f"{'✓' if t in known else '✗'} {escape(t)} <small>{s:.2f}</small></span>" for t, s in ranked)
-                    missed = sorted(known - set(value))
-                    right = len(set(value) & known)
-                    shown += (f"<br><small>{right} of {len(value)} right against {escape(self.known)}"
-                              + (f"; missed: {escape(', '.join(missed))}" if missed else "") + "</small>")
+                shown = ", ".join(f"{escape(t)} <small>{s:.2f}</small>" for t, s in ranked)
+            elif isinstance(value, Mapping):  # predictions marked right or wrong against the known tags
+                ranked = sorted(value.items(), key=lambda kv: -kv[1])
+                shown = ", ".join(
+                    f"<span class='labkit-{'right' if t in known else 'wrong'}' style='color:{'#1a7f37' if t in known else '#cf222e'}'>"
+                    f"{'✓' if t in known else '✗'} {escape(t)} <small>{s:.2f}</small></span>" for t, s in ranked)
+                missed = sorted(known - set(value))
+                right = len(set(value) & known)
+                shown += (f"<br><small>{right} of {len(value)} right against {escape(self.known)}"
+                          + (f"; missed: {escape(', '.join(missed))}" if missed else "") + "</small>")
             else:
                 shown = ", ".join(escape(t) for t in value)
             rows.append(f"<tr><th style='text-align:left; padding-right:1em; vertical-align:top'>{escape(source)}</th><td>{shown or '-'}</td></tr>")

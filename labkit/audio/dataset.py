@@ -61,6 +61,18 @@ class ClipTags:
         frames) and their labels."""
         return self._pieces(lambda wave: log_mel(wave, sr=self.sr, n_mels=n_mels), frames)
 
+    def musicnn_patches(self, *, hop: int | None = None) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
+        """Every clip as the musicnn models' input: (n_patches, 96, 187) patches (16 kHz, see
+        :func:`labkit.audio.musicnn.musicnn_patches`), their (n_patches, n_tags) labels, and the
+        (n_patches,) clip each patch comes from."""
+        from .musicnn import SR, musicnn_log_mel, musicnn_patches
+
+        waves = (self.waveform(i) if self.sr == SR else load_audio(self.clips[i], sr=SR) for i in range(len(self)))
+        pieces = [musicnn_patches(musicnn_log_mel(wave), hop=hop) for wave in waves]
+        owners = np.repeat(np.arange(len(self)), [len(p) for p in pieces])
+        y = self.labels[owners].toarray().astype(np.float32)
+        return torch.from_numpy(np.concatenate(pieces)), torch.from_numpy(y), owners
+
     def _pieces(self, transform, length: int) -> tuple[torch.Tensor, torch.Tensor]:
         pieces = [chunk(transform(self.waveform(i)), length) for i in range(len(self))]
         owners = np.repeat(np.arange(len(self)), [len(p) for p in pieces])

@@ -16,6 +16,9 @@ from torch import nn
 
 from ..registry import register_model
 
+EXAMPLE_FRAMES = 32  # the ONNX example spectrograms have EXAMPLE_FRAMES + length frames
+MIN_SAMPLES = 3**7  # 2,187: the waveform front-end's downsampling, one back-end frame
+
 
 class BackEnd(nn.Module):
     """(B, channels, frames) -> (B, n_tags): three 1-D convolutions of width 7 (the last two with
@@ -89,6 +92,12 @@ class PonsSpectrogramTagger(nn.Module):
     def forward(self, spec: torch.Tensor) -> torch.Tensor:
         return self.back(self.front(spec))
 
+    def example_inputs(self, batch: int = 2, length: int = 8) -> tuple[dict[str, torch.Tensor], dict]:
+        """ONNX export: random log-mel spectrograms (batch, n_mels, 32 + length); the batch and the
+        frames are free."""
+        spec = torch.randn(batch, self.config["n_mels"], EXAMPLE_FRAMES + length)
+        return {"spectrogram": spec}, {"spectrogram": {0: "batch", 2: "frames"}}
+
 
 @register_model("pons_waveform")
 class PonsWaveformTagger(nn.Module):
@@ -101,3 +110,9 @@ class PonsWaveformTagger(nn.Module):
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
         return self.back(self.front(wave))
+
+    def example_inputs(self, batch: int = 2, length: int = 8) -> tuple[dict[str, torch.Tensor], dict]:
+        """ONNX export: random waveforms (batch, 3^8 + 3^7 x length) of a modest amplitude (0.1
+        standard deviation), 3 + length back-end frames; the batch and the samples are free."""
+        wave = 0.1 * torch.randn(batch, 3 * MIN_SAMPLES + MIN_SAMPLES * length)
+        return {"waveform": wave}, {"waveform": {0: "batch", 1: "samples"}}
