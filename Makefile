@@ -8,6 +8,9 @@ TORCH_PIN := torch==2.13.0
 # musicnn ships the pretrained taggers' TensorFlow checkpoints that labkit reads (no TensorFlow at run time);
 # --no-deps because it declares tensorflow and numpy<1.17, which neither today's numpy nor the kit needs.
 MUSICNN_PIN := musicnn==0.1.0
+# libpecos (XR-Linear, a peer of GUDN) declares numpy<2 and scipy<1.14 and would downgrade both; its compiled core
+# runs with today's (labkit.gudn.peers supplies the two Python helpers that changed), so it goes in with --no-deps too.
+PECOS_PIN := libpecos==1.2.8
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 
@@ -23,7 +26,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install --quiet "$(TORCH_PIN)"
 	echo "$(TORCH_PIN)" > $(VENV)/constraints.txt
 	$(PY) -m pip install --quiet -c $(VENV)/constraints.txt -e ".[gui,dev]"
-	$(PY) -m pip install --quiet --no-deps "$(MUSICNN_PIN)"
+	$(PY) -m pip install --quiet --no-deps "$(MUSICNN_PIN)" "$(PECOS_PIN)"
 	touch $(STAMP)
 
 demo: setup

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -441,35 +442,53 @@ def run_propagate(args: argparse.Namespace) -> int:
 def _add_xmc(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "xmc",
-        help="extreme multi-label text classification with GUDN or the MLC baseline (seed 003)",
-        description="Fine-tune a transformer on TRAIN (JSONL: comments are the text, labels the classes) with GUDN "
-        "(guide network, label reinforcement) or a plain MLC head, and write for each item of IN its labels ranked "
-        "best first with probabilities (at least the top 10), in the format `labkit eval` reads.",
+        help="extreme multi-label text classification: GUDN (seed 003), the MLC, XR-Linear, PLT and the hybrids",
+        description="Learn TRAIN (JSONL: comments are the text, labels the classes) and write for each item of IN its "
+        "labels ranked best first with scores (the top 10 by default), in the format `labkit eval` reads. Methods: gudn "
+        "(fine-tuned transformer with the guide network and label reinforcement), mlc (the same encoder, a plain "
+        "multi-label head), xr-linear (TF-IDF 1-2-grams, PECOS XR-Linear), plt (TF-IDF, napkinXC's probabilistic label "
+        "tree), gudn-join (GUDN's text features joined with TF-IDF in XR-Linear) and gudn-rerank (XR-Linear's shortlist "
+        "re-scored with GUDN's probabilities).",
     )
-    p.add_argument("--method", default="gudn", choices=["gudn", "mlc"])
+    p.add_argument("--method", default="gudn", choices=[*XMC_NEURAL, *XMC_LINEAR, *XMC_HYBRID])
     p.add_argument("--train", required=True, type=Path)
     p.add_argument("--predict", required=True, type=Path)
     p.add_argument("--out", required=True, type=Path)
-    p.add_argument("--encoder", default=DEFAULT_ENCODER, help="Hugging Face model name or path")
+    p.add_argument("--encoder", default=DEFAULT_ENCODER, help="Hugging Face model name or path (neural and hybrid methods)")
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--max-length", type=int, default=128, help="tokens per text and per label sequence")
     p.add_argument("--top-k", type=int, default=10, help="labels written per item (default 10)")
     p.add_argument("--label-clusters", type=int, default=0, help="dynamic negative sampling over this many label clusters (0: off)")
+    p.add_argument("--weight", type=float, default=None,
+                   help="hybrids: weight of GUDN's features (gudn-join, default 0.5) or probabilities (gudn-rerank, in [0, 1], default 0.1)")
+    p.add_argument("--shortlist", type=int, default=50, help="gudn-rerank: XR-Linear's labels re-scored per item (default 50)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.set_defaults(func=run_xmc)
 
 
+XMC_NEURAL = ("gudn", "mlc")
+XMC_LINEAR = ("xr-linear", "plt")
+XMC_HYBRID = ("gudn-join", "gudn-rerank")
+
+
 def run_xmc(args: argparse.Namespace) -> int:
     from .data.jsonl import Prediction, write_predictions
-    from .gudn.training import XMCConfig, train_xmc
 
-    inputs = [input_file(args.train, "--train"), input_file(args.predict, "--predict"), check_encoder(args.encoder)]
+    inputs = [input_file(args.train, "--train"), input_file(args.predict, "--predict")]
+    if args.method not in XMC_LINEAR:
+        inputs.append(check_encoder(args.encoder))
     check_output_file(args.out, kind="predictions", inputs=inputs, option="--out")
     at_least(args.epochs, 1, "--epochs")
     at_least(args.max_length, 8, "--max-length")
     at_least(args.top_k, 1, "--top-k")
     at_least(args.label_clusters, 0, "--label-clusters")
+    at_least(args.shortlist, 1, "--shortlist")
+    if args.weight is not None:
+        if args.method not in XMC_HYBRID:
+            raise UsageError("--weight", f"only the hybrids ({', '.join(XMC_HYBRID)}) take a weight, not {args.method}")
+        if not (args.weight >= 0 and (args.method == "gudn-join" or args.weight <= 1)):
+            raise UsageError("--weight", f"must be in [0, 1] for gudn-rerank and at least 0 for gudn-join (got {args.weight})")
     check_device(args.device)
     train = read_jsonl_corpus(args.train, require_labels=True)
     predict = read_jsonl_corpus(args.predict)
@@ -477,13 +496,32 @@ def run_xmc(args: argparse.Namespace) -> int:
     if args.label_clusters > n_labels:
         raise UsageError("--label-clusters", f"{args.label_clusters} clusters for the {n_labels} labels of {args.train}: "
                          "use at most one cluster per label (0: off)")
-    config = XMCConfig(method=args.method, encoder=args.encoder, epochs=args.epochs, max_length=args.max_length,
-                       label_clusters=args.label_clusters, seed=args.seed, device=args.device)
-    model = train_xmc([" ".join(c) for c in train.comments], train.label_sets, config)
+    texts, label_sets = [" ".join(c) for c in train.comments], train.label_sets
+    clock = time.perf_counter()
+    if args.method in XMC_LINEAR:
+        from .gudn.peers import LinearXMC
+
+        model = LinearXMC(args.method, seed=args.seed).fit(texts, label_sets)
+        how = f"trained in {model.fit_seconds:.1f} s"
+    else:
+        from .gudn import training
+        from .gudn.training import XMCConfig
+
+        config = XMCConfig(method="gudn" if args.method in XMC_HYBRID else args.method, encoder=args.encoder, epochs=args.epochs,
+                           max_length=args.max_length, label_clusters=args.label_clusters, seed=args.seed, device=args.device)
+        if args.method in XMC_HYBRID:
+            from .gudn.hybrid import HybridXMC
+
+            hybrid = HybridXMC(args.method, config=config, weight=args.weight, shortlist=args.shortlist)
+            model = hybrid.fit(texts, label_sets, gudn=training.train_xmc(texts, label_sets, config))
+            epochs = model.gudn.epoch_seconds
+        else:
+            model = training.train_xmc(texts, label_sets, config)
+            epochs = model.epoch_seconds
+        how = f"epochs of {', '.join(f'{s:.0f}' for s in epochs)} s, {time.perf_counter() - clock:.0f} s in all"
     ranked = model.predict([" ".join(c) for c in predict.comments], top_k=args.top_k)
     write_predictions([Prediction(i, tuple(labels), tuple(scores)) for i, (labels, scores) in zip(predict.ids, ranked)], args.out)
-    seconds = ", ".join(f"{s:.0f}" for s in model.epoch_seconds)
-    print(f"labkit xmc: {args.method}, {len(model.labels)} labels, epochs of {seconds} s; top {args.top_k} labels of "
+    print(f"labkit xmc: {args.method}, {len(model.labels)} labels, {how}; top {args.top_k} labels of "
           f"{len(predict)} items written to {args.out}", file=sys.stderr)
     return 0
 

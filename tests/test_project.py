@@ -26,14 +26,17 @@ def test_environment_yml_matches_pyproject():
     torch_pin = re.search(r"^TORCH_PIN := (\S+)", makefile, re.M).group(1)
     assert torch_pin in pip, "environment.yml must pin torch as the Makefile does"
     assert set(pip) - {"-e .", torch_pin} == wanted
-    # musicnn (the pretrained taggers' checkpoints) goes in with --no-deps, after the rest, in both
+    # musicnn (the pretrained taggers' checkpoints) and libpecos (XR-Linear) go in with --no-deps, after the rest, in both
     from labkit.audio.musicnn import PACKAGE_PIN
+    from labkit.gudn.peers import PECOS_PIN
 
     musicnn_pin = re.search(r"^MUSICNN_PIN := (\S+)", makefile, re.M).group(1)
-    assert musicnn_pin == PACKAGE_PIN
-    assert re.search(r'pip install --quiet --no-deps "\$\(MUSICNN_PIN\)"', makefile)
-    assert f"pip install --no-deps {musicnn_pin}" in (ROOT / "environment.yml").read_text()
+    pecos_pin = re.search(r"^PECOS_PIN := (\S+)", makefile, re.M).group(1)
+    assert (musicnn_pin, pecos_pin) == (PACKAGE_PIN, PECOS_PIN)
+    assert re.search(r'pip install --quiet --no-deps "\$\(MUSICNN_PIN\)" "\$\(PECOS_PIN\)"', makefile)
+    assert f"pip install --no-deps {musicnn_pin} {pecos_pin}" in (ROOT / "environment.yml").read_text()
     assert not any(d.startswith("musicnn") for d in wanted | set(pip)), "musicnn as a dependency would pull tensorflow and numpy<1.17"
+    assert not any(d.startswith("libpecos") for d in wanted | set(pip)), "libpecos as a dependency would downgrade numpy and scipy"
     python = next(d for d in env["dependencies"] if isinstance(d, str) and d.startswith("python="))
     major, minor = python.split("=")[1].split(".")[:2]
     low = project["requires-python"].removeprefix(">=")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -14,7 +14,7 @@ import torch
 from ..data.vocab import Vocabulary
 from ..embed.transformer import DEFAULT_MODEL, pick_device
 from ..training import fit, index_batches, predict_batches
-from .model import GUDN, EncoderMLC, load_encoder
+from .model import GUDN, EncoderMLC, cls_layers, load_encoder
 
 XMC_METHODS = ("gudn", "mlc")
 
@@ -119,6 +119,23 @@ class XMCModel:
 
         return predict_batches(self.model, texts, batch_size=batch_size, device=device, forward=forward)
 
+    @torch.inference_mode()
+    def features(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
+        """(n_texts, d) the fine-tuned text features: GUDN's E_t (d = ``dim``), or the MLC's
+        pooled last layer (d = the encoder's hidden size), in eval mode."""
+        device = next(self.model.parameters()).device
+        self.model.eval()
+        rows = []
+        for start in range(0, len(texts), batch_size):
+            enc = self.tokenizer(list(texts[start : start + batch_size]), padding=True, truncation=True,
+                                 max_length=self.config.max_length, return_tensors="pt").to(device)
+            if isinstance(self.model, GUDN):
+                rows.append(self.model.text_features(enc["input_ids"], enc["attention_mask"]).cpu().numpy())
+            else:
+                rows.append(cls_layers(self.model.encoder, enc["input_ids"], enc["attention_mask"], 1, self.model.pooling).cpu().numpy())
+        width = self.model.config["dim"] if isinstance(self.model, GUDN) else self.model.encoder.config.hidden_size
+        return np.concatenate(rows) if rows else np.zeros((0, width), dtype=np.float32)
+
     def save(self, folder):
         """Weights, encoder config, tokenizer, label names and settings (see :mod:`labkit.io`)."""
         from dataclasses import asdict
@@ -148,8 +165,10 @@ class XMCModel:
         return [([self.labels.tokens[j] for j in row], [float(probs[i, j]) for j in row]) for i, row in enumerate(top)]
 
 
-def train_xmc(texts: Sequence[str], label_sets: Sequence[Sequence[str]], config: XMCConfig | None = None) -> XMCModel:
-    """Fine-tune the encoder with GUDN (Eq. 8, guides as configured) or the MLC baseline."""
+def train_xmc(texts: Sequence[str], label_sets: Sequence[Sequence[str]], config: XMCConfig | None = None, *,
+              on_epoch: Callable[[int, XMCModel], None] | None = None) -> XMCModel:
+    """Fine-tune the encoder with GUDN (Eq. 8, guides as configured) or the MLC baseline.
+    ``on_epoch(epoch, model)`` is called after each epoch (1-based), e.g. to score a validation set."""
     config = config or XMCConfig()
     if len(texts) != len(label_sets) or not len(texts):
         raise ValueError(f"need as many label sets as texts (and at least one): {len(texts)} texts, {len(label_sets)} label sets")
@@ -200,6 +219,9 @@ def train_xmc(texts: Sequence[str], label_sets: Sequence[Sequence[str]], config:
     def time_epoch(epoch: int, mean_loss: float) -> None:
         nonlocal clock
         result.epoch_seconds.append(time.perf_counter() - clock)
+        if on_epoch is not None:
+            on_epoch(epoch + 1, result)
+            model.train()
         clock = time.perf_counter()
 
     result.losses = fit(model, batches, loss, epochs=config.epochs, seed=None, device=device, optimiser=optimiser,

@@ -1,0 +1,219 @@
+"""GUDN against the XMC peers users would pick (PECOS XR-Linear, napkinXC PLT) and the hybrids,
+on MusicCaps captions -> aspects and on MuChin's Chinese descriptions -> tags.
+
+Run: .venv/bin/python bench/xmc_peers.py [--datasets musiccaps,muchin] [--epochs 3] [--max-length 128]
+     [--methods "xr-linear,plt,mlc,gudn,gudn-join,gudn-rerank"] [--validation] [--out bench/results/xmc_peers.md]
+
+Splits (fixed): the label-harvesting protocols' training and test songs (../shared/data/musiccaps/diva,
+../shared/data/muchin/diva); a MusicCaps clip's text is its caption and its labels its aspects
+(lower-cased), a MuChin song's text its amateur and professional descriptions and its labels its
+tags; labels seen at least ``--min-count`` times in the training part are kept, and test items with
+none of them are left out. ``--validation`` holds out a seeded fifth of the training part and
+evaluates there (never on the test part): the hybrids' weights are chosen that way (it prints each
+weight's figures), then the test table is run once with the chosen ones.
+
+Every method gets the same texts; the neural ones fine-tune the offline all-MiniLM-L6-v2 (English:
+on Chinese it sees characters through BERT's vocabulary) with the same settings and seed. GUDN is
+trained once per dataset; the hybrids reuse it, and their training seconds include its training.
+Columns: P@1/3/5, nDCG@3/5, PSP@1/3/5 (propensities from the training part), training seconds,
+prediction items per second (alone on this 2-core CPU is how to read them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import numpy as np
+from _report import write_report  # bench/ is on sys.path when a script here runs
+
+from labkit.gudn.hybrid import DEFAULT_WEIGHTS, HybridXMC
+from labkit.gudn.peers import LinearXMC, TfidfFeatures
+from labkit.gudn.training import XMCConfig, train_xmc
+from labkit.metrics import evaluate_labels
+from labkit.paths import shared_data_dir
+
+COLUMNS = ["P@1", "P@3", "P@5", "nDCG@3", "nDCG@5", "PSP@1", "PSP@3", "PSP@5"]
+NAMES = {"xr-linear": "TF-IDF + XR-Linear (PECOS)", "plt": "TF-IDF + PLT (napkinXC)", "mlc": "MLC (same encoder)",
+         "gudn": "GUDN (both guides)", "gudn-join": "GUDN features joined with TF-IDF, XR-Linear",
+         "gudn-rerank": "XR-Linear shortlist re-ranked with GUDN"}
+JOIN_WEIGHTS = (0.25, 0.5, 1.0, 2.0)
+RERANK_WEIGHTS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+
+
+def musiccaps(shared: Path, min_count: int) -> tuple[list, list, list, list]:
+    from labkit.data.musiccaps import read_musiccaps_table
+    from labkit.data.protocol import read_protocol
+
+    table = read_musiccaps_table(shared / "musiccaps" / "musiccaps.csv").set_index("ytid")
+    protocol = read_protocol(shared / "musiccaps" / "diva")
+    texts = table["caption"].to_dict()
+    labels = {ytid: sorted({a.lower() for a in row}) for ytid, row in table["aspect_list"].items()}
+    return split(texts, labels, list(protocol.train.ids), list(protocol.test.ids), min_count)
+
+
+def muchin(shared: Path, min_count: int) -> tuple[list, list, list, list]:
+    rows = [json.loads(line) for line in (shared / "muchin" / "muchin_dev.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    texts = {r["id"]: "\n".join(r["amateur"] + r["professional"]) for r in rows}
+    labels = {r["id"]: sorted(set(r["tags"])) for r in rows}
+
+    def ids(name: str) -> list[str]:
+        path = shared / "muchin" / "diva" / name
+        return [json.loads(line)["id"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+    return split(texts, labels, ids("train.jsonl"), ids("test_comments.jsonl"), min_count)
+
+
+def split(texts: dict, labels: dict, train_ids: list, test_ids: list, min_count: int):
+    counts = Counter(label for i in train_ids for label in labels[i])
+    kept = {label for label, n in counts.items() if n >= min_count}
+
+    def part(ids):
+        rows = [(texts[i], [label for label in labels[i] if label in kept]) for i in ids]
+        return [t for t, ls in rows if ls], [ls for _, ls in rows if ls]
+
+    return (*part(train_ids), *part(test_ids))
+
+
+DATASETS = {"musiccaps": ("MusicCaps captions -> aspects", musiccaps, 128),
+            "muchin": ("MuChin descriptions -> tags (Chinese)", muchin, 192)}
+
+
+def score(ranked: list, truth: list, train_labels: list) -> dict:
+    scores = evaluate_labels([r[:5] for r in ranked], truth, ks=(1, 3, 5), train_lists=train_labels)
+    return {c: scores[c] for c in COLUMNS}
+
+
+def timed_predict(model, texts: list) -> tuple[list, float]:
+    clock = time.perf_counter()
+    ranked = [labels for labels, _ in model.predict(texts, top_k=10)]
+    return ranked, len(texts) / (time.perf_counter() - clock)
+
+
+def run_dataset(key: str, args, publish) -> tuple[list[str], dict]:
+    """Every method on one dataset; ``publish(lines)`` is called with the table after each method."""
+    title, reader, default_length = DATASETS[key]
+    train_texts, train_labels, test_texts, test_labels = reader(shared_data_dir(), args.min_count)
+    if args.validation:
+        order = np.random.default_rng(0).permutation(len(train_texts))
+        cut = len(order) // 5
+        held, kept = order[:cut], order[cut:]
+        test_texts, test_labels = [train_texts[i] for i in held], [train_labels[i] for i in held]
+        train_texts, train_labels = [train_texts[i] for i in kept], [train_labels[i] for i in kept]
+    n_labels = len({label for ls in train_labels for label in ls})
+    max_length = args.max_length or default_length
+    config = dict(epochs=args.epochs, max_length=max_length, batch_size=16, seed=0)
+    rows, sweeps, curves = {}, [], {}
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    gudn = None
+
+    def add(name: str, ranked: list, seconds: float, per_second: float) -> None:
+        rows[name] = score(ranked, test_labels, train_labels) | {"train s": seconds, "items/s": per_second}
+        print(f"{key} {name}: " + " ".join(f"{c} {rows[name][c]:.3f}" for c in COLUMNS) + f" ({seconds:.0f} s)", file=sys.stderr, flush=True)
+
+    for method in methods:
+        if method in ("xr-linear", "plt"):
+            model = LinearXMC(method).fit(train_texts, train_labels)
+            ranked, speed = timed_predict(model, test_texts)
+            add(NAMES[method], ranked, model.fit_seconds, speed)
+        elif method in ("mlc", "gudn"):
+            scoring = [0.0]  # seconds spent scoring after each epoch, not counted as training
+
+            def after_epoch(epoch: int, trained, name: str = NAMES[method], scoring: list = scoring) -> None:  # P@k after each epoch
+                start = time.perf_counter()
+                ranked = [labels for labels, _ in trained.predict(test_texts, top_k=10)]
+                curves.setdefault(name, []).append((epoch, score(ranked, test_labels, train_labels), trained.epoch_seconds[-1]))
+                scoring[0] += time.perf_counter() - start
+
+            clock = time.perf_counter()
+            model = train_xmc(train_texts, train_labels, XMCConfig(method=method, **config), on_epoch=after_epoch)
+            seconds = time.perf_counter() - clock - scoring[0]
+            if method == "gudn":
+                gudn, gudn_seconds = model, seconds
+            ranked, speed = timed_predict(model, test_texts)
+            add(NAMES[method], ranked, seconds, speed)
+        elif method in ("gudn-join", "gudn-rerank"):
+            if gudn is None:
+                clock = time.perf_counter()
+                gudn = train_xmc(train_texts, train_labels, XMCConfig(method="gudn", **config))  # (no per-epoch scores)
+                gudn_seconds = time.perf_counter() - clock
+            weights = (JOIN_WEIGHTS if method == "gudn-join" else RERANK_WEIGHTS) if args.validation else (args.weights.get(method, DEFAULT_WEIGHTS[method]),)
+            for weight in weights:
+                model = HybridXMC(method, weight=weight, features=TfidfFeatures()).fit(train_texts, train_labels, gudn=gudn)
+                ranked, speed = timed_predict(model, test_texts)
+                name = f"{NAMES[method]} (weight {weight:g})"
+                add(name, ranked, gudn_seconds + model.fit_seconds, speed)
+                sweeps.append(name)
+        else:
+            raise SystemExit(f"unknown method {method!r}: choose from {list(NAMES)}")
+        publish(report(rows, title, args, len(train_texts), len(test_texts), n_labels, max_length, curves))
+    return report(rows, title, args, len(train_texts), len(test_texts), n_labels, max_length, curves), rows
+
+
+def report(rows: dict, title: str, args, n_train: int, n_test: int, n_labels: int, max_length: int, curves: dict) -> list[str]:
+    evaluated = "validation (a fifth of the training part)" if args.validation else "test"
+    lines = [f"## {title}: {n_train} training and {n_test} {evaluated} items, {n_labels} labels seen >= {args.min_count} times", "",
+             f"Neural rows: all-MiniLM-L6-v2 fine-tuned, mean pooling, {args.epochs} epochs, max length {max_length}, batch 16, "
+             "seed 0, CPU (2 cores). Linear rows: TF-IDF of 1-2-grams (min_df 2, sublinear tf).", "",
+             "| method | " + " | ".join(COLUMNS) + " | training s | predicted items/s |", "|---|" + "---:|" * (len(COLUMNS) + 2)]
+    lines += [f"| {name} | " + " | ".join(f"{r[c]:.3f}" for c in COLUMNS) + f" | {r['train s']:.1f} | {r['items/s']:.0f} |"
+              for name, r in rows.items()]
+    linear = rows.get(NAMES["xr-linear"])
+    if linear:
+        best = max((n for n in rows if "GUDN" in n), key=lambda n: (rows[n]["P@1"] + rows[n]["P@5"]), default=None)
+        if best:
+            ok = rows[best]["P@1"] >= linear["P@1"] and rows[best]["P@5"] >= linear["P@5"]
+            lines += ["", f"Best row with GUDN: {best}: P@1 {rows[best]['P@1']:.3f} / P@5 {rows[best]['P@5']:.3f} against XR-Linear's "
+                      f"{linear['P@1']:.3f} / {linear['P@5']:.3f} ({'at least both' if ok else 'below on at least one'}), "
+                      f"training {rows[best]['train s']:.0f} s against {linear['train s']:.1f} s."]
+    for name, curve in curves.items():
+        lines += ["", f"{name} after each epoch (seconds: that epoch's training alone):", "",
+                  "| epoch | P@1 | P@3 | P@5 | nDCG@5 | PSP@5 | s |", "|---:|---:|---:|---:|---:|---:|---:|"]
+        lines += [f"| {e} | {r['P@1']:.3f} | {r['P@3']:.3f} | {r['P@5']:.3f} | {r['nDCG@5']:.3f} | {r['PSP@5']:.3f} | {t:.0f} |" for e, r, t in curve]
+    return lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", default="musiccaps,muchin")
+    parser.add_argument("--methods", default=",".join(NAMES))
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--max-length", type=int, default=None, help="tokens per text (default 128 MusicCaps, 192 MuChin)")
+    parser.add_argument("--min-count", type=int, default=10)
+    parser.add_argument("--join-weight", type=float, default=DEFAULT_WEIGHTS["gudn-join"])
+    parser.add_argument("--rerank-weight", type=float, default=DEFAULT_WEIGHTS["gudn-rerank"])
+    parser.add_argument("--validation", action="store_true", help="evaluate on a held-out fifth of the training part, sweeping the hybrids' weights")
+    parser.add_argument("--out", type=Path, default=Path("bench/results/xmc_peers.md"))
+    args = parser.parse_args()
+    args.weights = {"gudn-join": args.join_weight, "gudn-rerank": args.rerank_weight}
+    if args.validation and args.out == Path("bench/results/xmc_peers.md"):
+        args.out = Path("bench/results/xmc_peers_validation.md")
+    shared = shared_data_dir()
+    keys = [k.strip() for k in args.datasets.split(",") if k.strip()]
+    if shared is None or any(not (shared / k / "diva").is_dir() for k in keys):
+        print(f"skipped: ../shared/data/{{{','.join(keys)}}} is absent (see ../shared/data/README.md)", file=sys.stderr)
+        return 0
+    lines = ["# Extreme multi-label text: GUDN, its peers and the hybrids", "",
+             f"`.venv/bin/python bench/xmc_peers.py {' '.join(sys.argv[1:])}`".replace("  ", " "), ""]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    for key in keys:
+        done = list(lines)
+
+        def publish(table: list[str], done: list[str] = done) -> None:  # the file holds every finished method
+            args.out.write_text("\n".join([*done, *table]) + "\n")
+
+        part, _ = run_dataset(key, args, publish)
+        lines += [*part, ""]
+    write_report(lines, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""GUDN with the linear peers (beyond the paper): two ways to use what the fine-tuned encoder
+learned beside the sparse TF-IDF features that XR-Linear ranks so well with.
+
+* ``gudn-join`` (XR-Transformer's recipe): each text's GUDN features E_t, L2-normalised and scaled
+  by ``weight``, are appended to its L2-normalised TF-IDF vector, and XR-Linear is trained on the
+  joined rows: x = [tfidf / ||tfidf||, weight * E_t / ||E_t||].
+* ``gudn-rerank``: XR-Linear's ``shortlist`` best labels of each text are re-scored as
+  (1 - weight) * s_linear + weight * p_GUDN and sorted again (labels outside the shortlist are not
+  ranked; p_GUDN is GUDN's sigmoid probability).
+
+Both train GUDN once (:func:`train_xmc`) and the linear model on the same training texts.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.preprocessing import normalize
+
+from .peers import LinearXMC, TfidfFeatures, ranked_lists
+from .training import XMCConfig, XMCModel, train_xmc
+
+HYBRID_METHODS = ("gudn-join", "gudn-rerank")
+DEFAULT_WEIGHTS = {"gudn-join": 0.5, "gudn-rerank": 0.1}  # best P@1 + P@5 on both validation fifths
+
+
+def join_features(tfidf: sp.csr_matrix, dense: np.ndarray, weight: float) -> sp.csr_matrix:
+    """(n, f) sparse and (n, d) dense rows -> (n, f + d) float32 CSR rows
+    [tfidf_i / ||tfidf_i||, weight * dense_i / ||dense_i||] (a zero row stays zero)."""
+    if tfidf.shape[0] != len(dense):
+        raise ValueError(f"{tfidf.shape[0]} sparse rows for {len(dense)} dense rows")
+    left = normalize(sp.csr_matrix(tfidf, dtype=np.float32), norm="l2", axis=1)
+    right = weight * normalize(np.asarray(dense, dtype=np.float32), norm="l2", axis=1)
+    return sp.hstack([left, sp.csr_matrix(right)], format="csr", dtype=np.float32)
+
+
+def rerank(idx: np.ndarray, linear: np.ndarray, probs: np.ndarray, weight: float, top_k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Re-score a shortlist. idx, linear: (n, s) label indices (-1: none) and linear scores;
+    probs: (n, n_labels) GUDN probabilities. Returns (n, top_k) indices and scores
+    (1 - weight) * linear + weight * probs[idx], best first (ties: the linear order)."""
+    picked = np.take_along_axis(probs, np.clip(idx, 0, None), axis=1)
+    fused = np.where(idx >= 0, (1.0 - weight) * linear + weight * picked, -np.inf)
+    order = np.argsort(-fused, axis=1, kind="stable")[:, :top_k]
+    return np.take_along_axis(idx, order, axis=1), np.take_along_axis(fused, order, axis=1)
+
+
+@dataclass
+class HybridXMC:
+    """GUDN joined with XR-Linear (``method`` one of :data:`HYBRID_METHODS`), an estimator:
+    ``fit(texts, label_sets)`` then ``predict(texts, top_k)``. ``weight``: of GUDN's features
+    (join) or probabilities (rerank); None: :data:`DEFAULT_WEIGHTS`, chosen on a validation fifth
+    of MusicCaps' training part (``bench/xmc_peers.py --validation``)."""
+
+    method: str = "gudn-join"
+    config: XMCConfig = field(default_factory=XMCConfig)
+    weight: float | None = None
+    shortlist: int = 50
+    features: TfidfFeatures = field(default_factory=TfidfFeatures)
+    gudn: XMCModel | None = field(default=None, repr=False)
+    linear: LinearXMC | None = field(default=None, repr=False)
+    fit_seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.method not in HYBRID_METHODS:
+            raise ValueError(f"unknown method {self.method!r}: choose from {HYBRID_METHODS}")
+        if self.weight is None:
+            self.weight = DEFAULT_WEIGHTS[self.method]
+        if not (self.weight >= 0 and (self.method == "gudn-join" or self.weight <= 1)):
+            raise ValueError(f"weight must be in [0, 1] for gudn-rerank and at least 0 for gudn-join, got {self.weight}")
+
+    @property
+    def labels(self):
+        return self.linear.labels
+
+    def fit(self, texts: Sequence[str], label_sets: Sequence[Sequence[str]], *, gudn: XMCModel | None = None) -> HybridXMC:
+        """Train GUDN (or take a trained one, ``gudn``, fitted on the same texts) and XR-Linear."""
+        clock = time.perf_counter()
+        self.gudn = gudn if gudn is not None else train_xmc(texts, label_sets, self.config)
+        x = self.features.fit_transform(texts)
+        if self.method == "gudn-join":
+            x = join_features(x, self.gudn.features(texts), self.weight)
+        self.linear = LinearXMC("xr-linear", features=self.features).fit(texts, label_sets, x=x)
+        if list(self.linear.labels.tokens) != list(self.gudn.labels.tokens):
+            raise ValueError("GUDN was trained on other label sets than these")
+        self.fit_seconds = time.perf_counter() - clock
+        return self
+
+    def scores(self, texts: Sequence[str], *, top_k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """(label indices, scores), each (n_texts, top_k), best first; -1 where fewer were found."""
+        if self.linear is None:
+            raise RuntimeError("HybridXMC.scores before fit")
+        top_k = min(top_k, len(self.labels))
+        x = self.features.transform(texts)
+        if self.method == "gudn-join":
+            return self.linear.scores(x=join_features(x, self.gudn.features(texts), self.weight), top_k=top_k)
+        idx, linear = self.linear.scores(x=x, top_k=max(top_k, self.shortlist))
+        return rerank(idx, linear, self.gudn.scores(texts), self.weight, top_k)
+
+    def predict(self, texts: Sequence[str], *, top_k: int = 10) -> list[tuple[list[str], list[float]]]:
+        """Each text's ``top_k`` labels, best first, with their scores."""
+        idx, val = self.scores(texts, top_k=top_k)
+        return ranked_lists(idx, val, self.labels)
