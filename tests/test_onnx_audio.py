@@ -44,6 +44,16 @@ def _graph_inputs(path) -> dict[str, list[int | str]]:
     return {i.name: [d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim] for i in graph.input}
 
 
+def _check_other_lengths(model: nn.Module, path, name: str, inputs: list[torch.Tensor]) -> None:
+    """The exported graph agrees with the model on inputs of lengths other than the export's."""
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    for x in inputs:
+        with torch.no_grad():
+            expected = model(x).numpy()
+        got = session.run(["logits"], {name: x.numpy()})[0]
+        assert got.shape == (2, 5) and np.abs(got - expected).max() <= ATOL, x.shape[-1]
+
+
 def _export_and_compare(model: nn.Module, path, *, batch: int = 5, length: int = 3) -> float:
     """Export ``model`` (its own check on a batch of 3, length 11), then the largest difference
     between onnxruntime and PyTorch on a batch of ``batch`` and length ``length``."""
@@ -71,13 +81,7 @@ def test_pons_spectrogram(tmp_path):
     _export_and_compare(model, path)
     assert _graph_inputs(path) == {"spectrogram": ["batch", 40, "frames"]}
     # frames far from the export's (40): a single frame, and more than the longest temporal filter
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    for frames in (1, 200):
-        spec = torch.randn(2, 40, frames)
-        with torch.no_grad():
-            expected = model(spec).numpy()
-        got = session.run(["logits"], {"spectrogram": spec.numpy()})[0]
-        assert got.shape == (2, 5) and np.abs(got - expected).max() <= ATOL, frames
+    _check_other_lengths(model, path, "spectrogram", [torch.randn(2, 40, frames) for frames in (1, 200)])
 
 
 def test_pons_waveform(tmp_path):
@@ -87,13 +91,7 @@ def test_pons_waveform(tmp_path):
     _export_and_compare(model, path)
     assert _graph_inputs(path) == {"waveform": ["batch", "samples"]}
     # sample counts that are no multiple of 3^7 (the pooling drops the remainder in both)
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    for samples in (3**7, 3**8 + 1000):
-        wave = 0.1 * torch.randn(2, samples)
-        with torch.no_grad():
-            expected = model(wave).numpy()
-        got = session.run(["logits"], {"waveform": wave.numpy()})[0]
-        assert got.shape == (2, 5) and np.abs(got - expected).max() <= ATOL, samples
+    _check_other_lengths(model, path, "waveform", [0.1 * torch.randn(2, samples) for samples in (3**7, 3**8 + 1000)])
 
 
 def test_musicnn(tmp_path):

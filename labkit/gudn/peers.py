@@ -112,15 +112,21 @@ def top_k_rows(scores: sp.csr_matrix | np.ndarray, k: int) -> tuple[np.ndarray, 
     column), -1 / -inf where a sparse row has fewer than k entries."""
     n, width = scores.shape
     k = min(k, width)
-    if sp.issparse(scores):
-        dense = np.full((n, width), -np.inf, dtype=np.float64)
-        coo = scores.tocoo()
-        dense[coo.row, coo.col] = coo.data
-    else:
+    if not sp.issparse(scores):
         dense = np.asarray(scores, dtype=np.float64)
-    order = np.argsort(-dense, axis=1, kind="stable")[:, :k]
-    values = np.take_along_axis(dense, order, axis=1)
-    return np.where(np.isfinite(values), order, -1), values
+        order = np.argsort(-dense, axis=1, kind="stable")[:, :k]
+        values = np.take_along_axis(dense, order, axis=1)
+        return np.where(np.isfinite(values), order, -1), values
+    csr = sp.csr_matrix(scores)  # only the stored entries are sorted: no (n_rows, n_labels) array
+    rows = np.repeat(np.arange(n), np.diff(csr.indptr))
+    order = np.lexsort((csr.indices, -csr.data, rows))  # by row, then best score, then column
+    rank = np.arange(len(order)) - csr.indptr[rows[order]]
+    keep = order[rank < k]
+    idx = np.full((n, k), -1, dtype=np.int64)
+    values = np.full((n, k), -np.inf)
+    idx[rows[keep], rank[rank < k]] = csr.indices[keep]
+    values[rows[keep], rank[rank < k]] = csr.data[keep]
+    return idx, values
 
 
 @dataclass
