@@ -2,7 +2,8 @@
 on MusicCaps captions -> aspects and on MuChin's Chinese descriptions -> tags.
 
 Run: .venv/bin/python bench/xmc_peers.py [--datasets musiccaps,muchin] [--epochs 3] [--max-length 128]
-     [--methods "xr-linear,plt,mlc,gudn,gudn-join,gudn-rerank"] [--validation] [--out bench/results/xmc_peers.md]
+     [--methods "priors,xr-linear,plt,mlc,gudn,gudn-join,gudn-rerank"] [--validation] [--out bench/results/xmc_peers.md]
+     [--schedule linear|constant] [--no-prior-bias]
 
 Splits (fixed): the label-harvesting protocols' training and test songs (../shared/data/musiccaps/diva,
 ../shared/data/muchin/diva); a MusicCaps clip's text is its caption and its labels its aspects
@@ -15,7 +16,8 @@ weight's figures), then the test table is run once with the chosen ones.
 Every method gets the same texts; the neural ones fine-tune the offline all-MiniLM-L6-v2 (English:
 on Chinese it sees characters through BERT's vocabulary) with the same settings and seed. GUDN is
 trained once per dataset; the hybrids reuse it, and their training seconds include its training.
-Columns: P@1/3/5, nDCG@3/5, PSP@1/3/5 (propensities from the training part), training seconds,
+The ``priors`` row ranks the training part's most frequent labels for every item: the floor a
+model that learnt nothing from the texts sits on. Columns: P@1/3/5, nDCG@3/5, PSP@1/3/5 (propensities from the training part), training seconds,
 prediction items per second (alone on this 2-core CPU is how to read them).
 """
 
@@ -41,7 +43,7 @@ from labkit.metrics import evaluate_labels
 from labkit.paths import shared_data_dir
 
 COLUMNS = ["P@1", "P@3", "P@5", "nDCG@3", "nDCG@5", "PSP@1", "PSP@3", "PSP@5"]
-NAMES = {"xr-linear": "TF-IDF + XR-Linear (PECOS)", "plt": "TF-IDF + PLT (napkinXC)", "mlc": "MLC (same encoder)",
+NAMES = {"priors": "label priors (the same 5 labels for every item)", "xr-linear": "TF-IDF + XR-Linear (PECOS)", "plt": "TF-IDF + PLT (napkinXC)", "mlc": "MLC (same encoder)",
          "gudn": "GUDN (both guides)", "gudn-join": "GUDN features joined with TF-IDF, XR-Linear",
          "gudn-rerank": "XR-Linear shortlist re-ranked with GUDN"}
 JOIN_WEIGHTS = (0.25, 0.5, 1.0, 2.0)
@@ -109,7 +111,7 @@ def run_dataset(key: str, args, publish) -> tuple[list[str], dict]:
         train_texts, train_labels = [train_texts[i] for i in kept], [train_labels[i] for i in kept]
     n_labels = len({label for ls in train_labels for label in ls})
     max_length = args.max_length or default_length
-    config = dict(epochs=args.epochs, max_length=max_length, batch_size=16, seed=0)
+    config = dict(epochs=args.epochs, max_length=max_length, batch_size=16, seed=0, schedule=args.schedule, prior_bias=args.prior_bias)
     rows, sweeps, curves = {}, [], {}
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     gudn = None
@@ -119,7 +121,11 @@ def run_dataset(key: str, args, publish) -> tuple[list[str], dict]:
         print(f"{key} {name}: " + " ".join(f"{c} {rows[name][c]:.3f}" for c in COLUMNS) + f" ({seconds:.0f} s)", file=sys.stderr, flush=True)
 
     for method in methods:
-        if method in ("xr-linear", "plt"):
+        if method == "priors":  # the floor: a model that learnt nothing from the text ranks like this
+            clock = time.perf_counter()
+            top = [label for label, _ in Counter(label for ls in train_labels for label in ls).most_common(10)]
+            add(NAMES[method], [top] * len(test_texts), time.perf_counter() - clock, float("inf"))
+        elif method in ("xr-linear", "plt"):
             model = LinearXMC(method).fit(train_texts, train_labels)
             ranked, speed = timed_predict(model, test_texts)
             add(NAMES[method], ranked, model.fit_seconds, speed)
@@ -161,15 +167,20 @@ def report(rows: dict, title: str, args, n_train: int, n_test: int, n_labels: in
     evaluated = "validation (a fifth of the training part)" if args.validation else "test"
     lines = [f"## {title}: {n_train} training and {n_test} {evaluated} items, {n_labels} labels seen >= {args.min_count} times", "",
              f"Neural rows: all-MiniLM-L6-v2 fine-tuned, mean pooling, {args.epochs} epochs, max length {max_length}, batch 16, "
+             f"{args.schedule} learning-rate schedule, output biases from {'the label priors' if args.prior_bias else '0'}, "
              "seed 0, CPU (2 cores). Linear rows: TF-IDF of 1-2-grams (min_df 2, sublinear tf).", "",
              "| method | " + " | ".join(COLUMNS) + " | training s | predicted items/s |", "|---|" + "---:|" * (len(COLUMNS) + 2)]
-    lines += [f"| {name} | " + " | ".join(f"{r[c]:.3f}" for c in COLUMNS) + f" | {r['train s']:.1f} | {r['items/s']:.0f} |"
+    lines += [f"| {name} | " + " | ".join(f"{r[c]:.3f}" for c in COLUMNS) + f" | {r['train s']:.1f} | {r['items/s']:.0f} |".replace("| inf |", "| - |")
               for name, r in rows.items()]
     linear = rows.get(NAMES["xr-linear"])
     if linear:
-        best = max((n for n in rows if "GUDN" in n), key=lambda n: (rows[n]["P@1"] + rows[n]["P@5"]), default=None)
+        def reaches(n: str) -> bool:
+            return rows[n]["P@1"] >= linear["P@1"] and rows[n]["P@5"] >= linear["P@5"]
+
+        # a row reaching XR-Linear on both first, then the higher P@1 + P@5
+        best = max((n for n in rows if "GUDN" in n), key=lambda n: (reaches(n), rows[n]["P@1"] + rows[n]["P@5"]), default=None)
         if best:
-            ok = rows[best]["P@1"] >= linear["P@1"] and rows[best]["P@5"] >= linear["P@5"]
+            ok = reaches(best)
             lines += ["", f"Best row with GUDN: {best}: P@1 {rows[best]['P@1']:.3f} / P@5 {rows[best]['P@5']:.3f} against XR-Linear's "
                       f"{linear['P@1']:.3f} / {linear['P@5']:.3f} ({'at least both' if ok else 'below on at least one'}), "
                       f"training {rows[best]['train s']:.0f} s against {linear['train s']:.1f} s."]
@@ -183,10 +194,13 @@ def report(rows: dict, title: str, args, n_train: int, n_test: int, n_labels: in
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default="musiccaps,muchin")
-    parser.add_argument("--methods", default=",".join(NAMES))
+    parser.add_argument("--methods", default=",".join(NAMES), help="default: all of them")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--max-length", type=int, default=None, help="tokens per text (default 128 MusicCaps, 192 MuChin)")
     parser.add_argument("--min-count", type=int, default=10)
+    parser.add_argument("--schedule", choices=("linear", "constant"), default="linear", help="learning rates of the neural rows")
+    parser.add_argument("--prior-bias", action=argparse.BooleanOptionalAction, default=True,
+                        help="output biases start at the label priors' logits (--no-prior-bias: at 0)")
     parser.add_argument("--join-weight", type=float, default=DEFAULT_WEIGHTS["gudn-join"])
     parser.add_argument("--rerank-weight", type=float, default=DEFAULT_WEIGHTS["gudn-rerank"])
     parser.add_argument("--validation", action="store_true", help="evaluate on a held-out fifth of the training part, sweeping the hybrids' weights")

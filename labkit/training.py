@@ -41,6 +41,7 @@ def fit(
     progress: bool = True,
     desc: str = "training",
     on_epoch: Callable[[int, float], None] | None = None,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
 ) -> list[float]:
     """Train ``model`` in place; returns the mean loss of each epoch (each batch weighted by its
     number of samples).
@@ -57,6 +58,7 @@ def fit(
     the training's dropout draw from one stream).
     optimiser: Adam over all parameters with ``lr`` when not given.
     on_epoch: called after each epoch with (epoch, its mean loss).
+    scheduler: stepped after every optimiser step (a learning-rate schedule over the steps).
     """
     if seed is not None:
         torch.manual_seed(seed)
@@ -75,6 +77,8 @@ def fit(
             optimiser.zero_grad()
             value.backward()
             optimiser.step()
+            if scheduler is not None:
+                scheduler.step()
             total += value.item() * len(batch[0])
             count += len(batch[0])
         history.append(total / max(count, 1))

