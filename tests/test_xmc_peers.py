@@ -8,18 +8,16 @@ import json
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from test_gudn import LABELS as GUDN_LABELS  # the six-item corpus of GUDN's tests
+from test_gudn import TEXTS as GUDN_TEXTS
 
 from labkit.cli import main
 from labkit.gudn.hybrid import HybridXMC, join_features, rerank
 from labkit.gudn.peers import LinearXMC, TfidfFeatures, _cs_matrix, top_k_rows
 from labkit.gudn.training import XMCConfig, train_xmc
 
-TEXTS = [
-    "a mellow piano ballad with soft female vocal", "loud electric guitar rock with male vocal", "mellow piano and strings",
-    "energetic rock drums and electric guitar", "soft female vocal over piano", "male vocal rock anthem with drums",
-] * 3
-LABELS = [["piano", "mellow", "female vocal"], ["rock", "guitar", "male vocal"], ["piano", "mellow"],
-          ["rock", "drums", "guitar"], ["female vocal", "piano"], ["male vocal", "rock", "drums"]] * 3
+TEXTS = GUDN_TEXTS[:6] * 3
+LABELS = GUDN_LABELS[:6] * 3
 CHINESE = ["这首歌是温柔的钢琴抒情曲", "激烈的摇滚吉他和架子鼓", "钢琴和弦乐很抒情", "摇滚乐队的吉他很激烈"] * 3
 CHINESE_LABELS = [["钢琴", "抒情"], ["摇滚", "吉他"], ["钢琴", "抒情"], ["摇滚", "吉他"]] * 3
 
