@@ -52,8 +52,8 @@ def rerank(idx: np.ndarray, linear: np.ndarray, probs: np.ndarray, weight: float
 class HybridXMC:
     """GUDN joined with XR-Linear (``method`` one of :data:`HYBRID_METHODS`), an estimator:
     ``fit(texts, label_sets)`` then ``predict(texts, top_k)``. ``weight``: of GUDN's features
-    (join) or probabilities (rerank); None: :data:`DEFAULT_WEIGHTS`, chosen on a validation fifth
-    of MusicCaps' training part (``bench/xmc_peers.py --validation``)."""
+    (join) or probabilities (rerank); None: :data:`DEFAULT_WEIGHTS`, chosen on validation fifths
+    of MusicCaps' and MuChin's training parts (``bench/xmc_peers.py --validation``)."""
 
     method: str = "gudn-join"
     config: XMCConfig = field(default_factory=XMCConfig)
