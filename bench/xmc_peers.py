@@ -3,7 +3,8 @@ on MusicCaps captions -> aspects and on MuChin's Chinese descriptions -> tags.
 
 Run: .venv/bin/python bench/xmc_peers.py [--datasets musiccaps,muchin] [--epochs 3] [--max-length 128]
      [--methods "priors,xr-linear,plt,mlc,gudn,gudn-join,gudn-rerank"] [--validation] [--out bench/results/xmc_peers.md]
-     [--schedule linear|constant] [--no-prior-bias]
+     [--schedule linear|constant] [--no-prior-bias] [--label-length N] [--activation relu|softmax]
+     [--text-layers 8] [--dropout 0.5]
 
 Splits (fixed): the label-harvesting protocols' training and test songs (../shared/data/musiccaps/diva,
 ../shared/data/muchin/diva); a MusicCaps clip's text is its caption and its labels its aspects
@@ -111,7 +112,9 @@ def run_dataset(key: str, args, publish) -> tuple[list[str], dict]:
         train_texts, train_labels = [train_texts[i] for i in kept], [train_labels[i] for i in kept]
     n_labels = len({label for ls in train_labels for label in ls})
     max_length = args.max_length or default_length
-    config = dict(epochs=args.epochs, max_length=max_length, batch_size=16, seed=0, schedule=args.schedule, prior_bias=args.prior_bias)
+    config = dict(epochs=args.epochs, max_length=max_length, label_length=args.label_length, batch_size=16, seed=0,
+                  schedule=args.schedule, prior_bias=args.prior_bias, activation=args.activation,
+                  text_layers=args.text_layers, dropout=args.dropout)
     rows, sweeps, curves = {}, [], {}
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     gudn = None
@@ -166,7 +169,9 @@ def run_dataset(key: str, args, publish) -> tuple[list[str], dict]:
 def report(rows: dict, title: str, args, n_train: int, n_test: int, n_labels: int, max_length: int, curves: dict) -> list[str]:
     evaluated = "validation (a fifth of the training part)" if args.validation else "test"
     lines = [f"## {title}: {n_train} training and {n_test} {evaluated} items, {n_labels} labels seen >= {args.min_count} times", "",
-             f"Neural rows: all-MiniLM-L6-v2 fine-tuned, mean pooling, {args.epochs} epochs, max length {max_length}, batch 16, "
+             f"Neural rows: all-MiniLM-L6-v2 fine-tuned, mean pooling, {args.epochs} epochs, max length {max_length} "
+             f"(GUDN's label sequences: {args.label_length or max_length}), GUDN text layers {args.text_layers}, dropout {args.dropout:g}, "
+             f"{args.activation} ranking layer, batch 16, "
              f"{args.schedule} learning-rate schedule, output biases from {'the label priors' if args.prior_bias else '0'}, "
              "seed 0, CPU (2 cores). Linear rows: TF-IDF of 1-2-grams (min_df 2, sublinear tf).", "",
              "| method | " + " | ".join(COLUMNS) + " | training s | predicted items/s |", "|---|" + "---:|" * (len(COLUMNS) + 2)]
@@ -198,6 +203,10 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--max-length", type=int, default=None, help="tokens per text (default 128 MusicCaps, 192 MuChin)")
     parser.add_argument("--min-count", type=int, default=10)
+    parser.add_argument("--label-length", type=int, default=None, help="GUDN's reinforced label sequence in tokens (default: the max length)")
+    parser.add_argument("--text-layers", type=int, default=8, help="GUDN: encoder layers pooled into the text features (8: all of MiniLM's 7)")
+    parser.add_argument("--dropout", type=float, default=0.5, help="dropout on the pooled features (GUDN's extractors, the MLC's head)")
+    parser.add_argument("--activation", choices=("relu", "softmax"), default="relu", help="GUDN ranking classifier's hidden activation")
     parser.add_argument("--schedule", choices=("linear", "constant"), default="linear", help="learning rates of the neural rows")
     parser.add_argument("--prior-bias", action=argparse.BooleanOptionalAction, default=True,
                         help="output biases start at the label priors' logits (--no-prior-bias: at 0)")

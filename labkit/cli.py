@@ -456,7 +456,9 @@ def _add_xmc(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--encoder", default=DEFAULT_ENCODER, help="Hugging Face model name or path (neural and hybrid methods)")
     p.add_argument("--epochs", type=int, default=5)
-    p.add_argument("--max-length", type=int, default=128, help="tokens per text and per label sequence")
+    p.add_argument("--max-length", type=int, default=128, help="tokens per text (and per label sequence unless --label-length)")
+    p.add_argument("--label-length", type=int, default=None,
+                   help="GUDN: tokens of the reinforced label sequence (default: --max-length, as the paper)")
     p.add_argument("--top-k", type=int, default=10, help="labels written per item (default 10)")
     p.add_argument("--label-clusters", type=int, default=0, help="dynamic negative sampling over this many label clusters (0: off)")
     p.add_argument("--weight", type=float, default=None,
@@ -481,6 +483,7 @@ def run_xmc(args: argparse.Namespace) -> int:
     check_output_file(args.out, kind="predictions", inputs=inputs, option="--out")
     at_least(args.epochs, 1, "--epochs")
     at_least(args.max_length, 8, "--max-length")
+    at_least(args.label_length, 2, "--label-length")
     at_least(args.top_k, 1, "--top-k")
     at_least(args.label_clusters, 0, "--label-clusters")
     at_least(args.shortlist, 1, "--shortlist")
@@ -508,7 +511,8 @@ def run_xmc(args: argparse.Namespace) -> int:
         from .gudn.training import XMCConfig
 
         config = XMCConfig(method="gudn" if args.method in XMC_HYBRID else args.method, encoder=args.encoder, epochs=args.epochs,
-                           max_length=args.max_length, label_clusters=args.label_clusters, seed=args.seed, device=args.device)
+                           max_length=args.max_length, label_length=args.label_length, label_clusters=args.label_clusters,
+                           seed=args.seed, device=args.device)
         if args.method in XMC_HYBRID:
             from .gudn.hybrid import HybridXMC
 

@@ -236,7 +236,27 @@ def test_training_starts_from_the_label_priors_and_follows_the_schedule(xmc_bert
     assert seen["scheduler"] is None and not torch.allclose(seen["bias"], prior_logits(y))
 
 
-@pytest.mark.parametrize("options, message", [(dict(schedule="cosine"), "schedule must be one of"), (dict(warmup=1.0), "warmup is a fraction")])
+@pytest.mark.parametrize("options, message", [(dict(schedule="cosine"), "schedule must be one of"), (dict(warmup=1.0), "warmup is a fraction"),
+                                              (dict(label_length=1), "label_length must be at least 2")])
 def test_config_refuses_unknown_schedules(options, message):
     with pytest.raises(ValueError, match=message):
         XMCConfig(**options)
+
+
+def test_label_length_sets_the_reinforced_label_sequence(xmc_bert, monkeypatch):
+    """GUDN's label side is ``label_length`` tokens wide (special tokens included), and as wide as
+    the text's ``max_length`` when it is not given (the paper)."""
+    widths = []
+    real_losses = GUDN.losses
+
+    def record(self, text, labels, targets, **kwargs):
+        widths.append(labels["input_ids"].shape[1])
+        return real_losses(self, text, labels, targets, **kwargs)
+
+    monkeypatch.setattr(GUDN, "losses", record)
+    options = dict(encoder=str(xmc_bert), epochs=1, max_length=24, batch_size=6, dim=8, hidden=8, text_layers=2, device="cpu", progress=False)
+    train_xmc(TEXTS, LABELS, XMCConfig(**options, label_length=6))
+    assert widths == [6, 6]  # 12 items in batches of 6
+    widths.clear()
+    train_xmc(TEXTS, LABELS, XMCConfig(**options))
+    assert widths == [24, 24]

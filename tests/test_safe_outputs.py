@@ -360,6 +360,7 @@ def test_case09_saved_model_configs_are_checked_before_building(tmp_path):
     ["propagate", "--playlists", "L", "--tags", "G", "--format", "yes", "--r", "1.5", "--out", "O"],
     ["xmc", "--train", "T", "--predict", "P", "--out", "O", "--epochs", "0"],
     ["xmc", "--train", "T", "--predict", "P", "--out", "O", "--max-length", "4"],
+    ["xmc", "--train", "T", "--predict", "P", "--out", "O", "--label-length", "1"],
     ["xmc", "--train", "T", "--predict", "P", "--out", "O", "--top-k", "0"],
     ["xmc", "--train", "T", "--predict", "P", "--out", "O", "--label-clusters", "-1"],
     ["diva", "--train", "T", "--predict", "P", "--out", "O", "--rounds", "-3"],
