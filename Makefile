@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH_PIN)"
 	echo "$(TORCH_PIN)" > $(VENV)/constraints.txt
-	$(PY) -m pip install --quiet -c $(VENV)/constraints.txt -e ".[gui,dev]"
+	$(PY) -m pip install --quiet -c $(VENV)/constraints.txt -e ".[gui,ray,dev]"
 	$(PY) -m pip install --quiet --no-deps "$(MUSICNN_PIN)" "$(PECOS_PIN)"
 	touch $(STAMP)
 

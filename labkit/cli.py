@@ -249,12 +249,14 @@ def _add_label(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "label",
         help="label new items' comments with a saved harvester (labkit diva --save-model)",
-        description="Read IN (JSONL: id, comments) a batch at a time, label each batch with the harvester saved in "
-        "DIR, and write ranked predictions to PRED in the format `labkit eval` reads. Memory holds the harvester and "
-        "one batch, however long the file; PRED appears only when every item is labelled.",
+        description="Read IN (JSONL or Parquet items: id, comments; or a folder of such shards) a batch at a time, label "
+        "each batch with the harvester saved in DIR, and write ranked predictions to PRED in the format `labkit eval` reads "
+        "(for a folder IN, PRED is a folder with one prediction file per shard). Memory holds the harvester and one batch, "
+        "however large the input; PRED appears only when every item is labelled. --engine ray runs the same labelling on "
+        "a Ray cluster (a local one of --workers CPUs unless --address is given) and writes the same bytes.",
     )
     p.add_argument("--model", required=True, type=Path, metavar="DIR", help="a harvester folder (labkit diva --save-model)")
-    p.add_argument("--input", required=True, type=Path, metavar="IN")
+    p.add_argument("--input", required=True, type=Path, metavar="IN", help="a .jsonl or .parquet item file, or a folder of them")
     p.add_argument("--out", required=True, type=Path, metavar="PRED")
     p.add_argument("--threshold", type=float, default=None, help="keep candidates with this probability or more (default: the harvester's)")
     p.add_argument("--top-k", type=int, default=None, help="at most this many labels per item (default: all above the threshold)")
@@ -264,45 +266,56 @@ def _add_label(sub: argparse._SubParsersAction) -> None:
                    help="where the harvester's transformer encoder is on this machine (a name or folder), if not where it was saved; "
                    "it must give the same vectors")
     p.add_argument("--allow-other-version", action="store_true", help="load a harvester saved by another labkit version")
+    p.add_argument("--engine", default="local", choices=["local", "ray"], help="local (default): this process; ray: Ray Data actors")
+    p.add_argument("--address", default=None,
+                   help="--engine ray: the cluster to join (auto, or ray://HEAD:10001); its nodes must see DIR and IN at the same "
+                   "paths. Default: start a local cluster for the run")
+    p.add_argument("--workers", type=int, default=2, help="--engine ray: labelling actors, each loading the harvester once (default 2)")
+    p.add_argument("--num-gpus-per-worker", type=float, default=0.0, metavar="G",
+                   help="--engine ray: GPUs each actor takes (default 0: CPU actors)")
     p.set_defaults(func=run_label)
 
 
-def _count_lines(path: Path) -> int:
-    """Non-blank lines of a file, read in blocks (for the progress bar's total)."""
-    total = 0
-    with open(path, "rb") as handle:
-        for line in handle:
-            total += bool(line.strip())
-    return total
-
-
 def run_label(args: argparse.Namespace) -> int:
-    from .data.jsonl import prediction_line, stream_jsonl_items
-    from .diva.harvester import Harvester
+    from .data.itemfiles import item_shards
+    from .diva.catalogue import SHARDS_KIND, LabelSettings, label_catalogue
     from .embed.transformer import pick_device
-    from .outputs import streamed_output_file
 
     input_folder(args.model, "--model")
-    input_file(args.input, "--input")
+    if not args.input.is_dir():
+        input_file(args.input, "--input")
     if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
         raise UsageError("--threshold", f"is a probability between 0 and 1 (got {args.threshold:g})")
     at_least(args.top_k, 1, "--top-k")
     at_least(args.batch_size, 1, "--batch-size")
+    at_least(args.workers, 1, "--workers")
+    if args.num_gpus_per_worker < 0:
+        raise UsageError("--num-gpus-per-worker", f"is 0 or more (got {args.num_gpus_per_worker:g})")
+    if args.engine == "local" and (args.address is not None or args.num_gpus_per_worker):
+        raise UsageError("--address" if args.address is not None else "--num-gpus-per-worker", "applies to --engine ray only")
+    if args.engine == "ray":
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            raise UsageError("--engine", "ray needs Ray Data: pip install 'ray[data]'") from None
     encoder_path = check_encoder(args.encoder) if args.encoder is not None else None
-    check_output_file(args.out, kind="predictions", inputs=[args.input, args.model, encoder_path], option="--out")
+    inputs = [args.input, args.model, encoder_path]
+    if args.input.is_dir():
+        item_shards(args.input)  # a folder without item files fails here, before any work
+        if args.out.suffix.lower() in (".jsonl", ".json", ".parquet"):
+            raise UsageError("--out", f"IN is a folder of shards, so PRED is a folder (one prediction file per shard), not {args.out.name!r}")
+        check_output_folder(args.out, kind=SHARDS_KIND, inputs=inputs, option="--out")
+    else:
+        check_output_file(args.out, kind="predictions", inputs=inputs, option="--out")
     check_device(args.device)
-    device = pick_device(args.device)
-    harvester = Harvester.from_pretrained(args.model, encoder=args.encoder, device=device, allow_other_version=args.allow_other_version,
-                                          progress=False)
-    n_items = n_labels = 0
-    with streamed_output_file(args.out, kind="predictions") as out:
-        for prediction in harvester.label(stream_jsonl_items(args.input), threshold=args.threshold, top_k=args.top_k,
-                                          batch_size=args.batch_size, progress=True, total=_count_lines(args.input)):
-            out.write(prediction_line(prediction) + "\n")
-            n_items += 1
-            n_labels += len(prediction.labels)
-    print(f"label: {n_labels} labels for {n_items} items written to {args.out} (harvester {args.model}, "
-          f"threshold {harvester.config.predict_threshold if args.threshold is None else args.threshold:g})", file=sys.stderr)
+    device = pick_device(args.device) if args.engine == "local" else "cpu"
+    settings = LabelSettings(str(args.model), args.threshold, args.top_k, args.batch_size, args.encoder, args.allow_other_version, device)
+    n_items = label_catalogue(settings, args.input, args.out, engine=args.engine, workers=args.workers, address=args.address,
+                              gpus_per_worker=args.num_gpus_per_worker, progress=True)
+    saved = json.loads((args.model / "config.json").read_text(encoding="utf-8")).get("settings", {})
+    shown = args.threshold if args.threshold is not None else saved.get("predict_threshold", "the harvester's")
+    engine = "" if args.engine == "local" else f", ray: {args.workers} workers"
+    print(f"label: {n_items} items labelled into {args.out} (harvester {args.model}, threshold {shown}{engine})", file=sys.stderr)
     return 0
 
 
@@ -731,17 +744,39 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=None, help="folder to write (default: data/synthetic)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--songs", type=int, default=480, help=f"songs to generate (at least {MIN_SYNTH_SONGS}; default 480)")
+    p.add_argument("--items", type=int, default=None, metavar="N",
+                   help="instead of the corpus folder, write N items (id, comments, gold labels) to --out, a .jsonl or .parquet "
+                   "file, generated and written a chunk at a time (for labelling and training at scale)")
     p.set_defaults(func=run_synth)
 
 
 def run_synth(args: argparse.Namespace) -> int:
     from .data.synthetic import write_synthetic_corpus
 
+    if args.items is not None:
+        return _synth_items(args)
     at_least(args.songs, MIN_SYNTH_SONGS, "--songs")
     out = args.out or sample_data_dir()
     check_output_folder(out, kind="synthetic-corpus", option="--out")
     folder = write_synthetic_corpus(out, seed=args.seed, n_songs=args.songs)
     print(f"wrote the synthetic corpus (seed {args.seed}, {args.songs} songs) to {folder}")
+    return 0
+
+
+def _synth_items(args: argparse.Namespace) -> int:
+    from tqdm.auto import tqdm
+
+    from .data.itemfiles import write_items
+    from .data.synthetic import iter_synthetic_items
+
+    at_least(args.items, 1, "--items")
+    if args.out is None:
+        raise UsageError("--out", "is needed with --items: the .jsonl or .parquet file to write")
+    if args.out.suffix.lower() not in (".jsonl", ".parquet"):
+        raise UsageError("--out", f"with --items is a .jsonl or .parquet file, not {args.out.name!r}")
+    items = tqdm(iter_synthetic_items(args.items, seed=args.seed), total=args.items, desc="synth", unit="item", mininterval=2)
+    n = write_items(items, args.out)
+    print(f"wrote {n} synthetic items (seed {args.seed}) to {args.out}")
     return 0
 
 

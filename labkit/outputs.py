@@ -33,6 +33,8 @@ MARKER = "labkit-folder.json"
 
 # The first line of an existing file that the kit may replace, by kind of file.
 FILE_KINDS: dict[str, Callable[[str], bool]] = {}
+# Binary outputs, recognised by reading the file itself.
+PATH_KINDS: dict[str, Callable[[Path], bool]] = {}
 
 # Folders written before the marker: the files each kind may hold (a trailing "/" admits a folder
 # of any content, "*" any file name of that ending) and the file that must be there.
@@ -69,6 +71,11 @@ def _fsync_dir(folder: Path) -> None:
 def register_file_kind(kind: str, recognise: Callable[[str], bool]) -> None:
     """Let outputs of ``kind`` replace a file whose first line ``recognise`` accepts."""
     FILE_KINDS[kind] = recognise
+
+
+def register_path_kind(kind: str, recognise: Callable[[Path], bool]) -> None:
+    """Let outputs of ``kind`` (binary files, such as Parquet) replace a file that ``recognise(path)`` accepts."""
+    PATH_KINDS[kind] = recognise
 
 
 def table_kind(*columns: str) -> Callable[[str], bool]:
@@ -224,7 +231,8 @@ def check_output_file(path: str | Path, *, kind: str, inputs: Iterable[str | Pat
     if path.exists():
         if not path.is_file():
             raise OutputError(f"{option} {path} exists and is not a regular file")
-        if path.stat().st_size and not FILE_KINDS[kind](_first_line(path) or "\x00"):
+        ours = PATH_KINDS[kind](path) if kind in PATH_KINDS else FILE_KINDS[kind](_first_line(path) or "\x00")
+        if path.stat().st_size and not ours:
             raise OutputError(f"{option} {path} exists and is not a labkit {kind} file: labkit replaces only its own "
                               "outputs; move it away or choose another name")
     _writable_parent(path, option)
@@ -288,16 +296,17 @@ def write_output_file(path: str | Path, text: str, *, kind: str, option: str = "
 
 
 @contextlib.contextmanager
-def streamed_output_file(path: str | Path, *, kind: str, option: str = "--out"):
-    """A text handle to write an output file of ``kind`` piece by piece: it goes to a temporary
-    file beside ``path`` and is renamed into place (after :func:`check_output_file`) only when the
-    block ends without an error; otherwise the temporary file is removed and ``path`` is as it was."""
+def streamed_output_file(path: str | Path, *, kind: str, option: str = "--out", binary: bool = False):
+    """A text handle (a binary one with ``binary``) to write an output file of ``kind`` piece by
+    piece: it goes to a temporary file beside ``path`` and is renamed into place (after
+    :func:`check_output_file`) only when the block ends without an error; otherwise the temporary
+    file is removed and ``path`` is as it was."""
     path = Path(path)
     check_output_file(path, kind=kind, option=option)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+        with (os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="\n")) as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_environment_yml_matches_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     extras = project["optional-dependencies"]
-    wanted = set(project["dependencies"]) | set(extras["gui"]) | set(extras["dev"])
+    wanted = set(project["dependencies"]) | set(extras["gui"]) | set(extras["ray"]) | set(extras["dev"])
     assert not {d for d in project["dependencies"] if d.split(">")[0] in {"ipywidgets", "anywidget", "jupyterlab", "ipykernel"}}, \
         "the GUI packages are an extra: labkit is headless"
     env = yaml.safe_load((ROOT / "environment.yml").read_text())

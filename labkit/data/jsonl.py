@@ -88,6 +88,18 @@ def stream_jsonl_items(path: str | Path) -> Iterator[Item]:
         yield Item(item_id, comments, None if labels is None else tuple(dict.fromkeys(labels)))
 
 
+def item_from_line(path: str | Path, text: str, *, line: int | None = None) -> Item:
+    """One JSONL corpus record as an item, checked as :func:`stream_jsonl_items` checks each
+    (all but the ids' uniqueness, which needs the whole file): problems raise
+    :class:`DataFormatError` naming ``path`` and ``line`` where given."""
+    path = Path(path)
+    obj = _parse_object(path, line, text)
+    item_id = _item_id(path, line, obj, {})
+    comments = _string_list(path, line, obj, "comments", required=True)
+    labels = _string_list(path, line, obj, "labels", required=False)
+    return Item(item_id, comments, None if labels is None else tuple(dict.fromkeys(labels)))
+
+
 def prediction_line(p: Prediction) -> str:
     """One line of a prediction file (without the newline)."""
     obj: dict = {"id": p.id, "labels": list(p.labels)}

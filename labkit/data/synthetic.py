@@ -13,11 +13,13 @@ playlist share tags more than distant ones (seed 001, Figure 2).
 same files as the MusicCaps protocol (``train.jsonl``, ``test_comments.jsonl``, ``test1.jsonl``,
 ``test2.jsonl``, ``gold_vocab.txt``), ``label_groups.tsv``, and the playlists in the Yes.com format
 under ``playlists/``. The committed sample in ``data/synthetic/`` is its output for the defaults.
+``iter_synthetic_items(n)`` streams any number of items for scale tests (``labkit synth --items N``).
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -246,3 +248,29 @@ def write_synthetic_corpus(folder: str | Path, corpus: SyntheticCorpus | None = 
         atomic_write_text(folder / "playlists" / "song_hash.txt", "\n".join(songs) + "\n")
 
     return write_folder(folder, write, kind="synthetic-corpus", option="--out")
+
+
+STREAM_CHUNK = 10_000  # items generated from one seeded generator (memory holds one chunk's worth)
+
+
+def iter_synthetic_items(n_items: int, *, seed: int = 0, keep_probability: float = 0.5) -> Iterator[Item]:
+    """``n_items`` synthetic items ("item-0000000", ...) generated one at a time, for labelling
+    and training at catalogue scale: songs and comments drawn as in :func:`make_synthetic_corpus`,
+    gold labels those of each song's complete set that are in the default corpus's gold vocabulary
+    (``make_synthetic_corpus(seed=seed).gold_vocab``), each kept with ``keep_probability``.
+
+    Item i comes from a generator seeded by (seed, i // STREAM_CHUNK), so the first m items of a
+    longer stream are the m items of a shorter one with the same seed."""
+    if n_items < 0:
+        raise ValueError(f"n_items must be at least 0, got {n_items}")
+    vocabulary = set(make_synthetic_corpus(seed=seed).gold_vocab)
+    groups = _group_table()
+    all_labels = list(dict.fromkeys(label for labels in groups.values() for label in labels))
+    style_names = list(STYLES)
+    for start in range(0, n_items, STREAM_CHUNK):
+        rng = np.random.default_rng([seed, start // STREAM_CHUNK])
+        for k in range(min(STREAM_CHUNK, n_items - start)):  # one draw after another: a shorter stream is a prefix
+            complete = _song(rng, style_names[int(rng.integers(len(style_names)))], groups)
+            comments = tuple(_comments(rng, complete, all_labels))
+            gold = tuple(label for label in complete if label in vocabulary and rng.random() < keep_probability)
+            yield Item(f"item-{start + k:07d}", comments, gold)

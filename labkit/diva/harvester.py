@@ -40,6 +40,7 @@ from ..data.corpus import Item
 from ..data.jsonl import Prediction
 from ..embed.space import LABEL_BATCH, CandidateSpace, SpaceFit, transform_space
 from ..errors import DataFormatError
+from ..timing import section
 from .config import DiVaConfig
 
 FORMAT, FORMAT_VERSION = "labkit-harvester", 1
@@ -140,9 +141,11 @@ class Harvester:
 
         c = self.config
         space = transform_space(self.fitted, comments, self.encoder, batch_size=max(len(comments), 1))
-        pairs = PairSpace.build(space, include_absent_vocabulary=c.include_absent_vocabulary, use_bounds=c.boundary_features,
-                                vocabulary_features=c.vocabulary_features)
-        return space, score_candidates(self.model, pairs, np.arange(space.n_items), device=self.device)
+        with section("features"):
+            pairs = PairSpace.build(space, include_absent_vocabulary=c.include_absent_vocabulary, use_bounds=c.boundary_features,
+                                    vocabulary_features=c.vocabulary_features)
+        with section("scoring"):
+            return space, score_candidates(self.model, pairs, np.arange(space.n_items), device=self.device)
 
     def label(
         self, items: Iterable[Item | Sequence[str]], *, threshold: float | None = None, top_k: int | None = None,
@@ -165,8 +168,9 @@ class Harvester:
 
         def flush() -> list[Prediction]:
             space, scores = self.score([item.comments for item in batch])
-            out = to_predictions([item.id for item in batch], scores, space, threshold=threshold, top_k=top_k,
-                                 nested=self.config.suppress_nested)
+            with section("ranking"):
+                out = to_predictions([item.id for item in batch], scores, space, threshold=threshold, top_k=top_k,
+                                     nested=self.config.suppress_nested)
             bar.update(len(batch))
             batch.clear()
             return out

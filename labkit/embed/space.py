@@ -15,6 +15,7 @@ items and phrases are both normalised sums of word vectors.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -30,6 +31,7 @@ from ..sparse import unit_rows
 from ..text.candidates import LEFT_CONTEXTS, RIGHT_CONTEXTS, candidate_occurrences
 from ..text.language import detect_language
 from ..text.normalize import normalize
+from ..timing import section
 from .cache import default_cache_dir
 
 
@@ -309,17 +311,21 @@ def _fit_space(comments, gold: list[str], encoder, lang: str, max_words: int, co
     phrases = Vocabulary(index)
     pair_context, context = None, None
     if hasattr(encoder, "iter_token_batches"):
-        item_vectors, sums, hits, pair_sums, pair_hits = _contextual(encoder, occ, counts, p)
+        if context_dim and counts.nnz and counts.nnz * encoder.dim * 4 > CONTEXT_MEMORY:
+            item_vectors, sums, hits, context, pair_context = _contextual_projected(encoder, occ, counts, p, min(context_dim, encoder.dim))
+        else:
+            item_vectors, sums, hits, pair_sums, pair_hits = _contextual(encoder, occ, counts, p)
+            if context_dim and counts.nnz:
+                pair_sums /= np.maximum(pair_hits, 1)[:, None]
+                context = PCABasis.fit(pair_sums, min(context_dim, encoder.dim), seen_rows=pair_hits > 0)
+                pair_context = context.transform(pair_sums, pair_hits > 0)
+            del pair_sums
         phrase_vectors = np.zeros((p, encoder.dim), dtype=np.float32)
         seen = hits > 0
         phrase_vectors[seen] = sums[seen] / hits[seen, None]
         unseen = np.flatnonzero(~seen)
         if len(unseen):
             phrase_vectors[unseen] = encoder.encode([phrases[j] for j in unseen])
-        if context_dim and counts.nnz:
-            pair_sums /= np.maximum(pair_hits, 1)[:, None]
-            context = PCABasis.fit(pair_sums, min(context_dim, encoder.dim), seen_rows=pair_hits > 0)
-            pair_context = context.transform(pair_sums, pair_hits > 0)
     else:
         item_vectors = encoder.encode(occ.docs)
         phrase_vectors = encoder.encode(phrases.tokens)
@@ -363,7 +369,8 @@ def transform_space(fitted: SpaceFit, comments: Sequence[Sequence[str]], encoder
                                           for start in range(0, len(comments), batch_size)])
     index = dict(fitted.phrases.index)
     n_known = len(index)
-    occ = _occurrences(comments, index, fitted.lang, fitted.max_words)
+    with section("extraction"):
+        occ = _occurrences(comments, index, fitted.lang, fitted.max_words)
     new = sorted(list(index)[n_known:])
     remap = np.arange(len(index), dtype=np.int64)
     remap[[index[t] for t in new]] = np.arange(n_known, n_known + len(new))
@@ -373,20 +380,22 @@ def transform_space(fitted: SpaceFit, comments: Sequence[Sequence[str]], encoder
     n, p = len(comments), len(phrases)
     counts, share = occ.matrices(n, p)
     dim = fitted.phrase_vectors.shape[1]
-    new_vectors = unit_rows(encoder.encode(new)) if new else np.zeros((0, dim), np.float32)
-    phrase_vectors = np.vstack([fitted.phrase_vectors, new_vectors]).astype(np.float32)
-    pair_context, own_entries, own_vectors = None, None, None
-    if hasattr(encoder, "iter_token_batches"):
-        item_vectors, _, _, pair_sums, pair_hits = _contextual(encoder, occ, counts, p)
-        pair_sums /= np.maximum(pair_hits, 1)[:, None]
-        if fitted.context is not None:
-            pair_context = fitted.context.transform(pair_sums, pair_hits > 0)
-        own_entries = np.flatnonzero((counts.indices >= n_known) & (pair_hits > 0)).astype(np.int64)
-        own_vectors = unit_rows(pair_sums[own_entries])
-    else:
-        item_vectors = encoder.encode(occ.docs)
-    item_vectors = unit_rows(item_vectors)
-    pair_bounds = boundary_features(counts, occ, occ.neighbours(index), phrase_vectors, fitted.neighbours, _word_rows(phrases.tokens, fitted.lang))
+    with section("encoding"):
+        new_vectors = unit_rows(encoder.encode(new)) if new else np.zeros((0, dim), np.float32)
+        phrase_vectors = np.vstack([fitted.phrase_vectors, new_vectors]).astype(np.float32)
+        pair_context, own_entries, own_vectors = None, None, None
+        if hasattr(encoder, "iter_token_batches"):
+            item_vectors, _, _, pair_sums, pair_hits = _contextual(encoder, occ, counts, p)
+            pair_sums /= np.maximum(pair_hits, 1)[:, None]
+            if fitted.context is not None:
+                pair_context = fitted.context.transform(pair_sums, pair_hits > 0)
+            own_entries = np.flatnonzero((counts.indices >= n_known) & (pair_hits > 0)).astype(np.int64)
+            own_vectors = unit_rows(pair_sums[own_entries])
+        else:
+            item_vectors = encoder.encode(occ.docs)
+        item_vectors = unit_rows(item_vectors)
+    with section("features"):
+        pair_bounds = boundary_features(counts, occ, occ.neighbours(index), phrase_vectors, fitted.neighbours, _word_rows(phrases.tokens, fitted.lang))
     return CandidateSpace(phrases, fitted.n_gold, counts, share, item_vectors, phrase_vectors, fitted.lang, pair_context, pair_bounds,
                           idf=fitted.new_idf(len(new)), fitted=fitted, n_fit=0, own_entries=own_entries, own_vectors=own_vectors)
 
@@ -458,10 +467,41 @@ def stack_spaces(fitted_space: CandidateSpace, new_space: CandidateSpace) -> Can
     )
 
 
-def _contextual(encoder, occ: Occurrences, counts: sp.csr_matrix, n_phrases: int):
+CONTEXT_MEMORY = 1 << 30  # bytes: a fit whose (entries, dim) float32 pair means need more projects them as it goes
+PCA_SAMPLE = 50_000  # entries a PCA basis is fitted on (a seeded sample when there are more)
+
+
+def _contextual_projected(encoder, occ: Occurrences, counts: sp.csr_matrix, n_phrases: int, k: int):
+    """:func:`_contextual` for fits too large to hold every entry's mean contextual vector: the
+    pair-context PCA basis is fitted first on the entries of a seeded sample of items (about
+    ``PCA_SAMPLE`` entries, encoded on their own), then one pass over all items adds each
+    occurrence's projection to its entry (a mean of projections is the projection of the mean).
+    Returns (item vectors, phrase sums, phrase hits, the basis, pair context (nnz, k) float32)."""
+    per_item = np.diff(counts.indptr)
+    order = np.random.default_rng(0).permutation(counts.shape[0])
+    rows = np.sort(order[: int(np.searchsorted(np.cumsum(per_item[order]), PCA_SAMPLE)) + 1])
+    keep = np.isin(occ.item, rows)
+    renumber = np.full(counts.shape[0], -1, np.int64)
+    renumber[rows] = np.arange(len(rows))
+    sample = dataclasses.replace(occ, item=renumber[occ.item[keep]], phrase=occ.phrase[keep], start=occ.start[keep],
+                                 end=occ.end[keep], docs=[occ.docs[r] for r in rows])
+    _, _, _, pair_sums, pair_hits = _contextual(encoder, sample, counts[rows], n_phrases)
+    pair_sums /= np.maximum(pair_hits, 1)[:, None]
+    basis = PCABasis.fit(pair_sums, k, seen_rows=pair_hits > 0, sample=PCA_SAMPLE)
+    del pair_sums
+    item_vectors, sums, hits, projected, pair_hits = _contextual(encoder, occ, counts, n_phrases, project=basis.axes.T.astype(np.float64))
+    seen = pair_hits > 0
+    context = np.zeros((counts.nnz, k), np.float32)
+    offset = np.asarray(basis.mean, np.float64) @ basis.axes.T.astype(np.float64)
+    context[seen] = ((projected[seen] / pair_hits[seen, None] - offset) / basis.scale).astype(np.float32)
+    return item_vectors, sums, hits, basis, context
+
+
+def _contextual(encoder, occ: Occurrences, counts: sp.csr_matrix, n_phrases: int, *, project: np.ndarray | None = None):
     """One pass of the encoder over the items' docs: (pooled item vectors (n_items, dim), per
     phrase the sum (n_phrases, dim) float64 and number of its occurrences' mean contextual
-    vectors, per entry of ``counts`` the same sum (nnz, dim) float32 and number)."""
+    vectors, per entry of ``counts`` the same sum (nnz, dim) float32 and number). With
+    ``project`` (dim, k), the entries' sums are of the projected vectors: (nnz, k) float64."""
     dim = encoder.dim
     docs = occ.docs
     item_vectors = np.zeros((len(docs), dim), dtype=np.float32)
@@ -471,7 +511,7 @@ def _contextual(encoder, occ: Occurrences, counts: sp.csr_matrix, n_phrases: int
     entry_rows = np.repeat(np.arange(counts.shape[0], dtype=np.int64), np.diff(counts.indptr))
     entry_keys = entry_rows * counts.shape[1] + counts.indices
     occ_entry = np.searchsorted(entry_keys, occ.item * counts.shape[1] + occ.phrase)
-    pair_sums = np.zeros((counts.nnz, dim), dtype=np.float32)
+    pair_sums = np.zeros((counts.nnz, dim), dtype=np.float32) if project is None else np.zeros((counts.nnz, project.shape[1]))
     pair_hits = np.zeros(counts.nnz, dtype=np.int64)
     order = np.argsort(occ.item, kind="stable")
     bounds = np.searchsorted(occ.item[order], np.arange(len(docs) + 1))
@@ -488,7 +528,7 @@ def _contextual(encoder, occ: Occurrences, counts: sp.csr_matrix, n_phrases: int
             means = (cum[hi[ok]] - cum[lo[ok]]) / (hi[ok] - lo[ok])[:, None]
             np.add.at(sums, occ.phrase[here][ok], means)
             np.add.at(hits, occ.phrase[here][ok], 1)
-            np.add.at(pair_sums, occ_entry[here][ok], means.astype(np.float32))
+            np.add.at(pair_sums, occ_entry[here][ok], means.astype(np.float32) if project is None else means @ project)
             np.add.at(pair_hits, occ_entry[here][ok], 1)
     return item_vectors, sums, hits, pair_sums, pair_hits
 
