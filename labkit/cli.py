@@ -293,6 +293,8 @@ def run_label(args: argparse.Namespace) -> int:
         raise UsageError("--num-gpus-per-worker", f"is 0 or more (got {args.num_gpus_per_worker:g})")
     if args.engine == "local" and (args.address is not None or args.num_gpus_per_worker):
         raise UsageError("--address" if args.address is not None else "--num-gpus-per-worker", "applies to --engine ray only")
+    if args.engine == "ray" and args.device != "auto":
+        raise UsageError("--device", "applies to --engine local; under --engine ray, --num-gpus-per-worker G gives each actor a GPU")
     if args.engine == "ray":
         try:
             import ray  # noqa: F401
@@ -306,16 +308,18 @@ def run_label(args: argparse.Namespace) -> int:
             raise UsageError("--out", f"IN is a folder of shards, so PRED is a folder (one prediction file per shard), not {args.out.name!r}")
         check_output_folder(args.out, kind=SHARDS_KIND, inputs=inputs, option="--out")
     else:
+        if args.out.suffix.lower() == ".parquet":
+            raise UsageError("--out", f"predictions are JSONL (the format `labkit eval` reads), not {args.out.name!r}")
         check_output_file(args.out, kind="predictions", inputs=inputs, option="--out")
     check_device(args.device)
     device = pick_device(args.device) if args.engine == "local" else "cpu"
-    settings = LabelSettings(str(args.model), args.threshold, args.top_k, args.batch_size, args.encoder, args.allow_other_version, device)
-    n_items = label_catalogue(settings, args.input, args.out, engine=args.engine, workers=args.workers, address=args.address,
-                              gpus_per_worker=args.num_gpus_per_worker, progress=True)
-    saved = json.loads((args.model / "config.json").read_text(encoding="utf-8")).get("settings", {})
-    shown = args.threshold if args.threshold is not None else saved.get("predict_threshold", "the harvester's")
+    encoder = str(encoder_path.resolve()) if encoder_path is not None and encoder_path.exists() else args.encoder
+    # absolute paths: a cluster's workers need not start in this folder
+    settings = LabelSettings(str(args.model.resolve()), args.threshold, args.top_k, args.batch_size, encoder, args.allow_other_version, device)
+    n_items, threshold = label_catalogue(settings, args.input, args.out, engine=args.engine, workers=args.workers, address=args.address,
+                                         gpus_per_worker=args.num_gpus_per_worker, progress=True)
     engine = "" if args.engine == "local" else f", ray: {args.workers} workers"
-    print(f"label: {n_items} items labelled into {args.out} (harvester {args.model}, threshold {shown}{engine})", file=sys.stderr)
+    print(f"label: {n_items} items labelled into {args.out} (harvester {args.model}, threshold {threshold:g}{engine})", file=sys.stderr)
     return 0
 
 

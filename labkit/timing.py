@@ -1,5 +1,5 @@
 """Where labelling's time goes: named sections of work add their seconds to a table while one is
-being recorded (``with recording() as seconds: ...``), and cost one clock read otherwise.
+being recorded (``with recording() as seconds: ...``), and read no clock otherwise.
 
     from labkit.timing import recording, section
     with recording() as seconds:

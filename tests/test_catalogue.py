@@ -59,6 +59,11 @@ def test_an_item_file_the_kit_did_not_write_is_never_replaced(tmp_path, capsys):
     before = foreign.read_bytes()
     assert main(["synth", "--items", "10", "--out", str(foreign)]) == 2
     assert "not a labkit parquet-corpus file" in capsys.readouterr().err and foreign.read_bytes() == before
+    catalogue = tmp_path / "catalogue.parquet"  # the item columns and more: someone's table, not the kit's
+    pq.write_table(pa.table({"id": ["a"], "comments": [["nice"]], "artist": ["x"]}), catalogue)
+    before = catalogue.read_bytes()
+    assert main(["synth", "--items", "10", "--out", str(catalogue)]) == 2
+    assert "not a labkit parquet-corpus file" in capsys.readouterr().err and catalogue.read_bytes() == before
     notes = tmp_path / "notes.jsonl"
     notes.write_text('{"note": "mine"}\n')
     with pytest.raises(Exception, match="not a labkit jsonl-corpus file"):
@@ -154,12 +159,12 @@ def test_local_labelling_of_files_and_folders_writes_the_harvesters_predictions(
     expected = [prediction_line(p) for p in harvester.label(items, batch_size=100)]
     assert sum(bool(json.loads(line)["labels"]) for line in expected) > len(items) / 2
     with recording() as seconds:
-        assert label_catalogue(settings, work / "all.jsonl", tmp_path / "a.jsonl", harvester=harvester) == 700
+        assert label_catalogue(settings, work / "all.jsonl", tmp_path / "a.jsonl", harvester=harvester) == (700, 0.5)
     assert (tmp_path / "a.jsonl").read_text().splitlines() == expected
     assert {"extraction", "encoding", "features", "scoring", "ranking", "writing"} <= set(seconds)
-    assert label_catalogue(settings, work / "all.parquet", tmp_path / "p.jsonl", harvester=harvester) == 700
+    assert label_catalogue(settings, work / "all.parquet", tmp_path / "p.jsonl", harvester=harvester)[0] == 700
     assert (tmp_path / "p.jsonl").read_bytes() == (tmp_path / "a.jsonl").read_bytes()
-    assert label_catalogue(settings, work / "shards", tmp_path / "out", harvester=harvester) == 700
+    assert label_catalogue(settings, work / "shards", tmp_path / "out", harvester=harvester)[0] == 700
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["labkit-folder.json", "part-0.jsonl", "part-1.jsonl"]
     parts = [(tmp_path / "out" / name).read_text().splitlines() for name in ("part-0.jsonl", "part-1.jsonl")]
     assert [len(p) for p in parts] == [260, 440] and parts[0] + parts[1] == expected
@@ -177,13 +182,19 @@ def test_label_command_takes_folders_and_refuses_what_it_may_not_replace(harvest
     capsys.readouterr()
     cases = [
         (["--input", str(work / "shards"), "--out", str(mine)], "--out"),
-        (["--input", str(work / "shards"), "--out", str(tmp_path / "x.jsonl"), "--engine", "local", "--address", "auto"], "--address"),
+        (["--input", str(work / "shards"), "--out", str(tmp_path / "y"), "--engine", "local", "--address", "auto"], "--address"),
+        (["--input", str(work / "shards"), "--out", str(tmp_path / "y"), "--engine", "ray", "--device", "cuda"], "--device"),
+        (["--input", str(work / "all.jsonl"), "--out", str(tmp_path / "y.parquet")], "not 'y.parquet'"),
+        (["--input", str(tmp_path / "twins"), "--out", str(tmp_path / "y")], "would both write a.jsonl"),
         (["--input", str(work / "shards"), "--out", str(tmp_path / "y"), "--workers", "0", "--engine", "ray"], "--workers"),
         (["--input", str(work / "shards"), "--out", str(tmp_path / "y"), "--engine", "ray", "--num-gpus-per-worker", "-1"], "--num-gpus-per-worker"),
-        (["--input", str(tmp_path / "empty"), "--out", str(tmp_path / "y")], "empty"),
+        (["--input", str(tmp_path / "empty"), "--out", str(tmp_path / "y")], "holds no .jsonl or .parquet item files"),
         (["--input", str(work / "shards"), "--out", str(tmp_path / "y.jsonl")], "folder of shards"),
     ]
     (tmp_path / "empty").mkdir()
+    (tmp_path / "twins").mkdir()
+    write_items(iter_synthetic_items(3), tmp_path / "twins" / "a.jsonl")
+    write_items(iter_synthetic_items(3), tmp_path / "twins" / "a.parquet")
     for argv, named in cases:
         assert main(["label", "--model", str(harvester_folder), *argv]) == 2
         err = capsys.readouterr().err

@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..data.errors import DataFormatError
 from ..data.itemfiles import is_parquet, item_shards, stream_items
@@ -30,6 +31,9 @@ from ..data.jsonl import prediction_line
 from ..outputs import streamed_output_file, write_folder
 from ..timing import add_seconds as _add_seconds
 from ..timing import section
+
+if TYPE_CHECKING:
+    from .harvester import Harvester
 
 ENGINES = ("local", "ray")
 SHARDS_KIND = "prediction-shards"
@@ -47,11 +51,24 @@ class LabelSettings:
     allow_other_version: bool = False
     device: str = "cpu"
 
-    def load(self):
+    def load(self) -> Harvester:
+        """The harvester, loaded and checked (:meth:`Harvester.from_pretrained`)."""
         from .harvester import Harvester
 
         return Harvester.from_pretrained(self.model, encoder=self.encoder, device=self.device,
                                          allow_other_version=self.allow_other_version)
+
+
+def check_shards(shards: Sequence[Path], engine: str) -> None:
+    """Refuse, before any work, shards whose prediction files would share a name (``a.jsonl`` and
+    ``a.parquet``), and (the ray engine) a folder mixing JSONL and Parquet shards."""
+    by_name: dict[str, Path] = {}
+    for shard in shards:
+        other = by_name.setdefault(shard_output_name(shard), shard)
+        if other != shard:
+            raise DataFormatError(shard.parent, f"{other.name} and {shard.name} would both write {shard_output_name(shard)}: rename one")
+    if engine == "ray" and len({is_parquet(s) for s in shards}) > 1:
+        raise DataFormatError(shards[0].parent, "holds both .jsonl and .parquet shards: the ray engine reads one kind at a time")
 
 
 def shard_output_name(shard: Path) -> str:
@@ -60,7 +77,7 @@ def shard_output_name(shard: Path) -> str:
 
 
 # ----------------------------------------------------------------------------- engines
-def local_lines(harvester, shards: Sequence[Path], settings: LabelSettings, *, progress: bool = False,
+def local_lines(harvester: Harvester, shards: Sequence[Path], settings: LabelSettings, *, progress: bool = False,
                 total: int | None = None) -> Iterator[tuple[int, str]]:
     """(shard index, prediction line) for every item of ``shards``, in input order, labelled in
     this process ``settings.batch_size`` items at a time."""
@@ -146,10 +163,8 @@ def ray_lines(shards: Sequence[Path], settings: LabelSettings, *, workers: int =
     logging.getLogger("ray.data").setLevel(logging.WARNING)
     from tqdm.auto import tqdm
 
-    kinds = {is_parquet(s) for s in shards}
-    if len(kinds) > 1:
-        raise DataFormatError(shards[0].parent, "holds both .jsonl and .parquet shards: the ray engine reads one kind at a time")
-    parquet = kinds.pop()
+    check_shards(shards, "ray")
+    parquet = is_parquet(shards[0])
     started = False
     clock = time.perf_counter()
     if not ray.is_initialized():
@@ -230,19 +245,24 @@ def write_lines(lines: Iterable[tuple[int, str]], shards: Sequence[Path], out: s
 
 def label_catalogue(settings: LabelSettings, input_path: str | Path, out: str | Path, *, engine: str = "local",
                     workers: int = 2, address: str | None = None, gpus_per_worker: float = 0.0, progress: bool = False,
-                    harvester=None) -> int:
+                    harvester: Harvester | None = None) -> tuple[int, float]:
     """Label every item of ``input_path`` (a file or a folder of shards) into ``out`` (a file,
-    or a folder for a folder) with ``engine``; returns the number of items labelled."""
+    or a folder for a folder) with ``engine``; returns (items labelled, the threshold used).
+    The harvester is loaded here for either engine, so a folder that does not load fails in one
+    line before any Ray actor starts."""
     from ..data.itemfiles import count_items
 
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     shards = item_shards(input_path)
+    check_shards(shards, engine)
+    harvester = harvester if harvester is not None else settings.load()
+    threshold = harvester.config.predict_threshold if settings.threshold is None else settings.threshold
     total = count_items(input_path) if progress else None
     if engine == "local":
-        harvester = harvester if harvester is not None else settings.load()
         lines = local_lines(harvester, shards, settings, progress=progress, total=total)
     else:
+        del harvester  # each actor loads its own
         lines = ray_lines(shards, settings, workers=workers, address=address, gpus_per_worker=gpus_per_worker,
                           progress=progress, total=total)
-    return write_lines(lines, shards, out, folder=Path(input_path).is_dir())
+    return write_lines(lines, shards, out, folder=Path(input_path).is_dir()), threshold

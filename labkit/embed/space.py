@@ -476,13 +476,15 @@ def _contextual_projected(encoder, occ: Occurrences, counts: sp.csr_matrix, n_ph
     pair-context PCA basis is fitted first on the entries of a seeded sample of items (about
     ``PCA_SAMPLE`` entries, encoded on their own), then one pass over all items adds each
     occurrence's projection to its entry (a mean of projections is the projection of the mean).
-    Returns (item vectors, phrase sums, phrase hits, the basis, pair context (nnz, k) float32)."""
+    Returns (item vectors (n_items, dim) float32, phrase sums (n_phrases, dim) float64, phrase hits
+    (n_phrases,) int64, the basis, pair context (nnz, k) float32)."""
     per_item = np.diff(counts.indptr)
     order = np.random.default_rng(0).permutation(counts.shape[0])
     rows = np.sort(order[: int(np.searchsorted(np.cumsum(per_item[order]), PCA_SAMPLE)) + 1])
     keep = np.isin(occ.item, rows)
     renumber = np.full(counts.shape[0], -1, np.int64)
     renumber[rows] = np.arange(len(rows))
+    # only the fields _contextual reads are narrowed to the sample (the others are not used there)
     sample = dataclasses.replace(occ, item=renumber[occ.item[keep]], phrase=occ.phrase[keep], start=occ.start[keep],
                                  end=occ.end[keep], docs=[occ.docs[r] for r in rows])
     _, _, _, pair_sums, pair_hits = _contextual(encoder, sample, counts[rows], n_phrases)
@@ -491,7 +493,7 @@ def _contextual_projected(encoder, occ: Occurrences, counts: sp.csr_matrix, n_ph
     del pair_sums
     item_vectors, sums, hits, projected, pair_hits = _contextual(encoder, occ, counts, n_phrases, project=basis.axes.T.astype(np.float64))
     seen = pair_hits > 0
-    context = np.zeros((counts.nnz, k), np.float32)
+    context = np.zeros((counts.nnz, basis.axes.shape[0]), np.float32)  # k, or fewer when the sample has fewer entries
     offset = np.asarray(basis.mean, np.float64) @ basis.axes.T.astype(np.float64)
     context[seen] = ((projected[seen] / pair_hits[seen, None] - offset) / basis.scale).astype(np.float32)
     return item_vectors, sums, hits, basis, context
