@@ -231,8 +231,8 @@ def check_output_file(path: str | Path, *, kind: str, inputs: Iterable[str | Pat
     if path.exists():
         if not path.is_file():
             raise OutputError(f"{option} {path} exists and is not a regular file")
-        ours = PATH_KINDS[kind](path) if kind in PATH_KINDS else FILE_KINDS[kind](_first_line(path) or "\x00")
-        if path.stat().st_size and not ours:
+        ours = PATH_KINDS[kind] if kind in PATH_KINDS else (lambda p: FILE_KINDS[kind](_first_line(p) or "\x00"))
+        if path.stat().st_size and not ours(path):
             raise OutputError(f"{option} {path} exists and is not a labkit {kind} file: labkit replaces only its own "
                               "outputs; move it away or choose another name")
     _writable_parent(path, option)

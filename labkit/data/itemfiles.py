@@ -16,7 +16,7 @@ from pathlib import Path
 from ..outputs import register_path_kind, streamed_output_file
 from .corpus import Item
 from .errors import DataFormatError
-from .jsonl import stream_jsonl_items
+from .jsonl import corpus_line, stream_jsonl_items
 
 ITEM_SUFFIXES = (".jsonl", ".parquet")
 PARQUET_BATCH = 4096  # rows read from a Parquet file at once
@@ -71,16 +71,28 @@ def count_items(path: str | Path) -> int:
     return total
 
 
-def _strings(path: Path, row: int, key: str, value: object) -> tuple[str, ...]:
+def _strings(path: Path, record: str | None, key: str, value: object) -> tuple[str, ...]:
+    if value is not None and not isinstance(value, (str, list)) and hasattr(value, "__iter__"):
+        value = list(value)  # an array (Ray hands Parquet lists over as numpy arrays)
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise DataFormatError(path, f"column {key!r} must hold a list of strings, found {value!r:.60}", record=f"row {row}")
+        raise DataFormatError(path, f"column {key!r} must hold a list of strings, found {value!r:.60}", record=record)
     return tuple(value)
+
+
+def parquet_item(path: str | Path, record: str | None, item_id: object, comments: object, labels: object = None) -> Item:
+    """One Parquet row's values as an item, checked as a JSONL record is (a non-empty string id,
+    comments a list of strings, labels one or missing); problems name ``path`` and ``record``."""
+    path = Path(path)
+    if not isinstance(item_id, str) or not item_id:
+        raise DataFormatError(path, f"column 'id' must be a non-empty string, found {item_id!r}", record=record)
+    labels = None if labels is None else tuple(dict.fromkeys(_strings(path, record, "labels", labels)))
+    return Item(item_id, _strings(path, record, "comments", comments), labels)
 
 
 def stream_parquet_items(path: str | Path, *, batch_rows: int = PARQUET_BATCH) -> Iterator[Item]:
     """The items of a Parquet file, ``batch_rows`` rows read at a time, checked as JSONL items are
-    (a non-empty string id, unique in the file; comments a list of strings): a problem raises
-    :class:`DataFormatError` naming the file and the row (counted from 1)."""
+    (:func:`parquet_item`, and ids unique in the file): a problem raises :class:`DataFormatError`
+    naming the file and the row (counted from 1)."""
     path = Path(path)
     handle = _parquet_file(path)
     columns = [c for c in ("id", "comments", "labels") if c in handle.schema_arrow.names]
@@ -88,17 +100,14 @@ def stream_parquet_items(path: str | Path, *, batch_rows: int = PARQUET_BATCH) -
     row = 0
     for batch in handle.iter_batches(batch_size=batch_rows, columns=columns):
         values = {name: batch.column(name).to_pylist() for name in columns}
-        for k, item_id in enumerate(values["id"]):
+        labels = values.get("labels", [None] * len(values["id"]))
+        for item_id, comments, item_labels in zip(values["id"], values["comments"], labels):
             row += 1
-            if not isinstance(item_id, str) or not item_id:
-                raise DataFormatError(path, f"column 'id' must be a non-empty string, found {item_id!r}", record=f"row {row}")
-            if item_id in seen:
-                raise DataFormatError(path, f"duplicate id {item_id!r} (first in row {seen[item_id]})", record=f"row {row}")
-            seen[item_id] = row
-            comments = _strings(path, row, "comments", values["comments"][k])
-            labels = values["labels"][k] if "labels" in values else None
-            labels = None if labels is None else tuple(dict.fromkeys(_strings(path, row, "labels", labels)))
-            yield Item(item_id, comments, labels)
+            item = parquet_item(path, f"row {row}", item_id, comments, item_labels)
+            if item.id in seen:
+                raise DataFormatError(path, f"duplicate id {item.id!r} (first in row {seen[item.id]})", record=f"row {row}")
+            seen[item.id] = row
+            yield item
 
 
 def stream_items(path: str | Path) -> Iterator[Item]:
@@ -128,17 +137,12 @@ def write_items(items: Iterable[Item], path: str | Path, *, option: str = "--out
     """Write ``items`` to ``path`` (JSONL, or Parquet when it ends in .parquet) as they come, through
     a temporary file renamed into place at the end; an existing ``path`` is replaced only when it
     is an item file the kit could have written. Returns the number of items written."""
-    import json
-
     path = Path(path)
     n = 0
     if not is_parquet(path):
         with streamed_output_file(path, kind="jsonl-corpus", option=option) as out:
             for item in items:
-                obj: dict = {"id": item.id, "comments": list(item.comments)}
-                if item.labels is not None:
-                    obj["labels"] = list(item.labels)
-                out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+                out.write(corpus_line(item) + "\n")
                 n += 1
         return n
     import pyarrow as pa

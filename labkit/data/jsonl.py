@@ -108,15 +108,18 @@ def prediction_line(p: Prediction) -> str:
     return json.dumps(obj, ensure_ascii=False)
 
 
+def corpus_line(item: Item) -> str:
+    """One line of a JSONL corpus (without the newline); an item without labels gets no ``labels`` field."""
+    obj: dict = {"id": item.id, "comments": list(item.comments)}
+    if item.labels is not None:
+        obj["labels"] = list(item.labels)
+    return json.dumps(obj, ensure_ascii=False)
+
+
 def write_jsonl_corpus(corpus: Corpus | Iterable[Item], path: str | Path) -> None:
     """Write items as a JSONL corpus (atomically); items without labels get no ``labels`` field.
     An existing ``path`` is replaced only when it is a JSONL corpus (see :mod:`labkit.outputs`)."""
-    lines = []
-    for item in corpus:
-        obj: dict = {"id": item.id, "comments": list(item.comments)}
-        if item.labels is not None:
-            obj["labels"] = list(item.labels)
-        lines.append(json.dumps(obj, ensure_ascii=False))
+    lines = [corpus_line(item) for item in corpus]
     write_output_file(path, "\n".join(lines) + "\n", kind="jsonl-corpus", option="output")
 
 

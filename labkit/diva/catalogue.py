@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..data.errors import DataFormatError
-from ..data.itemfiles import is_parquet, item_shards, stream_items
+from ..data.itemfiles import is_parquet, item_shards, parquet_item, stream_items
 from ..data.jsonl import prediction_line
 from ..outputs import streamed_output_file, write_folder
 from ..timing import add_seconds as _add_seconds
@@ -111,7 +111,7 @@ class _RayLabeller:
         try:
             if self.parquet:
                 for path, item_id, comments in zip(paths, batch["id"], batch["comments"]):
-                    items.append(_parquet_item(path, item_id, comments))
+                    items.append(parquet_item(path, item_id if isinstance(item_id, str) and item_id else None, item_id, comments))
                     item_paths.append(path)
             else:
                 for path, text in zip(paths, batch["text"]):
@@ -129,25 +129,12 @@ class _RayLabeller:
 
 def _jsonl_item(path: str, text: str):
     """One JSONL record as an item (Ray reads lines without their numbers: problems name the record)."""
-    from ..data.corpus import Item
     from ..data.jsonl import item_from_line
 
     try:
-        item = item_from_line(path, text)
+        return item_from_line(path, text)
     except DataFormatError as err:
         raise DataFormatError(path, err.reason, record=text.strip()[:40]) from None
-    return Item(item.id, item.comments)
-
-
-def _parquet_item(path: str, item_id, comments):
-    from ..data.corpus import Item
-
-    if not isinstance(item_id, str) or not item_id:
-        raise DataFormatError(path, f"column 'id' must be a non-empty string, found {item_id!r}")
-    values = list(comments) if comments is not None and not isinstance(comments, str) else comments
-    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-        raise DataFormatError(path, f"column 'comments' must hold a list of strings, found {comments!r:.60}", record=item_id)
-    return Item(item_id, tuple(values))
 
 
 def ray_lines(shards: Sequence[Path], settings: LabelSettings, *, workers: int = 2, address: str | None = None,
