@@ -4,15 +4,18 @@ on MusicCaps captions -> aspects and on MuChin's Chinese descriptions -> tags.
 Run: .venv/bin/python bench/xmc_peers.py [--datasets musiccaps,muchin] [--epochs 3] [--max-length 128]
      [--methods "priors,xr-linear,plt,mlc,gudn,gudn-join,gudn-rerank"] [--validation] [--out bench/results/xmc_peers.md]
      [--schedule linear|constant] [--no-prior-bias] [--label-length N] [--activation relu|softmax]
-     [--text-layers 8] [--dropout 0.5]
+     [--text-layers 8] [--dropout 0.5] [--fusion score|product|rank] [--shortlist 50]
+     [--save-gudn DIR] [--load-gudn DIR]
 
 Splits (fixed): the label-harvesting protocols' training and test songs (../shared/data/musiccaps/diva,
 ../shared/data/muchin/diva); a MusicCaps clip's text is its caption and its labels its aspects
 (lower-cased), a MuChin song's text its amateur and professional descriptions and its labels its
 tags; labels seen at least ``--min-count`` times in the training part are kept, and test items with
 none of them are left out. ``--validation`` holds out a seeded fifth of the training part and
-evaluates there (never on the test part): the hybrids' weights are chosen that way (it prints each
-weight's figures), then the test table is run once with the chosen ones.
+evaluates there (never on the test part): the hybrids' settings are chosen that way (it sweeps the
+join weight and the re-ranker's fusion, shortlist and weight from one GUDN pass over the held-out
+texts, and names the chosen row of each), then the test table is run once with the chosen ones.
+``--save-gudn``/``--load-gudn`` keep a trained GUDN so a sweep need not train it again.
 
 Every method gets the same texts; the neural ones fine-tune the offline all-MiniLM-L6-v2 (English:
 on Chinese it sees characters through BERT's vocabulary) with the same settings and seed. GUDN is
@@ -37,8 +40,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np
 from _report import write_report  # bench/ is on sys.path when a script here runs
 
-from labkit.gudn.hybrid import DEFAULT_WEIGHTS, HybridXMC
-from labkit.gudn.peers import LinearXMC, TfidfFeatures
+from labkit.gudn.hybrid import DEFAULT_WEIGHTS, FUSIONS, HybridXMC, join_features, rerank
+from labkit.gudn.peers import LinearXMC, TfidfFeatures, ranked_lists
 from labkit.gudn.training import XMCConfig, train_xmc
 from labkit.metrics import evaluate_labels
 from labkit.paths import shared_data_dir
@@ -48,7 +51,8 @@ NAMES = {"priors": "label priors (the same 5 labels for every item)", "xr-linear
          "gudn": "GUDN (both guides)", "gudn-join": "GUDN features joined with TF-IDF, XR-Linear",
          "gudn-rerank": "XR-Linear shortlist re-ranked with GUDN"}
 JOIN_WEIGHTS = (0.25, 0.5, 1.0, 2.0)
-RERANK_WEIGHTS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+RERANK_WEIGHTS = {"score": (0.02, 0.05, 0.1, 0.15, 0.2, 0.3), "product": (0.05, 0.1, 0.2, 0.3, 0.5), "rank": (0.1, 0.2, 0.3, 0.4, 0.5)}
+SHORTLISTS = (5, 10, 20, 50)
 
 
 def musiccaps(shared: Path, min_count: int) -> tuple[list, list, list, list]:
@@ -115,7 +119,7 @@ def run_dataset(key: str, args, publish) -> tuple[list[str], dict]:
     config = dict(epochs=args.epochs, max_length=max_length, label_length=args.label_length, batch_size=16, seed=0,
                   schedule=args.schedule, prior_bias=args.prior_bias, activation=args.activation,
                   text_layers=args.text_layers, dropout=args.dropout)
-    rows, sweeps, curves = {}, [], {}
+    rows, curves = {}, {}
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     gudn = None
 
@@ -141,29 +145,74 @@ def run_dataset(key: str, args, publish) -> tuple[list[str], dict]:
                 curves.setdefault(name, []).append((epoch, score(ranked, test_labels, train_labels), trained.epoch_seconds[-1]))
                 scoring[0] += time.perf_counter() - start
 
-            clock = time.perf_counter()
-            model = train_xmc(train_texts, train_labels, XMCConfig(method=method, **config), on_epoch=after_epoch)
-            seconds = time.perf_counter() - clock - scoring[0]
+            if method == "gudn" and args.load_gudn:
+                model, seconds = trained_gudn(key, train_texts, train_labels, config, args)
+            else:
+                clock = time.perf_counter()
+                model = train_xmc(train_texts, train_labels, XMCConfig(method=method, **config), on_epoch=after_epoch)
+                seconds = time.perf_counter() - clock - scoring[0]
             if method == "gudn":
                 gudn, gudn_seconds = model, seconds
+                if args.save_gudn:
+                    model.save(args.save_gudn / key)
             ranked, speed = timed_predict(model, test_texts)
             add(NAMES[method], ranked, seconds, speed)
         elif method in ("gudn-join", "gudn-rerank"):
             if gudn is None:
-                clock = time.perf_counter()
-                gudn = train_xmc(train_texts, train_labels, XMCConfig(method="gudn", **config))  # (no per-epoch scores)
-                gudn_seconds = time.perf_counter() - clock
-            weights = (JOIN_WEIGHTS if method == "gudn-join" else RERANK_WEIGHTS) if args.validation else (args.weights.get(method, DEFAULT_WEIGHTS[method]),)
-            for weight in weights:
-                model = HybridXMC(method, weight=weight, features=TfidfFeatures()).fit(train_texts, train_labels, gudn=gudn)
+                gudn, gudn_seconds = trained_gudn(key, train_texts, train_labels, config, args)
+            if args.validation:  # the sweep: GUDN scores the held-out texts once, every setting reuses them
+                for name, ranked in sweep_hybrid(method, gudn, train_texts, train_labels, test_texts):
+                    add(name, ranked, gudn_seconds, float("inf"))
+            else:
+                model = HybridXMC(method, weight=args.weights[method], fusion=args.fusion, shortlist=args.shortlist,
+                                  features=TfidfFeatures()).fit(train_texts, train_labels, gudn=gudn)
                 ranked, speed = timed_predict(model, test_texts)
-                name = f"{NAMES[method]} (weight {weight:g})"
-                add(name, ranked, gudn_seconds + model.fit_seconds, speed)
-                sweeps.append(name)
+                setting = f"weight {model.weight:g}" + (f", {model.fusion} fusion, shortlist {model.shortlist}" if method == "gudn-rerank" else "")
+                add(f"{NAMES[method]} ({setting})", ranked, gudn_seconds + model.fit_seconds, speed)
         else:
             raise SystemExit(f"unknown method {method!r}: choose from {list(NAMES)}")
         publish(report(rows, title, args, len(train_texts), len(test_texts), n_labels, max_length, curves))
     return report(rows, title, args, len(train_texts), len(test_texts), n_labels, max_length, curves), rows
+
+
+def trained_gudn(key: str, texts: list, label_sets: list, config: dict, args) -> tuple:
+    """(GUDN, training seconds): loaded from ``--load-gudn DIR/<dataset>`` (seconds: the sum of the
+    saved epochs', nan when not saved), else trained here (without per-epoch scores)."""
+    from labkit.gudn.training import XMCModel
+
+    if args.load_gudn:
+        model = XMCModel.load(args.load_gudn / key)
+        if list(model.labels.tokens) != sorted({label for ls in label_sets for label in ls}):
+            raise SystemExit(f"{args.load_gudn / key}: trained on other labels than this split's (another --min-count or --validation?)")
+        return model, (sum(model.epoch_seconds) if model.epoch_seconds else float("nan"))
+    clock = time.perf_counter()
+    model = train_xmc(texts, label_sets, XMCConfig(method="gudn", **config))
+    if args.save_gudn:
+        model.save(args.save_gudn / key)
+    return model, time.perf_counter() - clock
+
+
+def sweep_hybrid(method: str, gudn, train_texts: list, train_labels: list, test_texts: list):
+    """Yield (row name, ranked label lists) for every setting of one hybrid, from one GUDN pass
+    over the texts (what HybridXMC computes, setting by setting: tests/test_xmc_peers.py)."""
+    features = TfidfFeatures()
+    x_train, x_test = features.fit_transform(train_texts), features.transform(test_texts)
+    if method == "gudn-join":
+        e_train, e_test = gudn.features(train_texts), gudn.features(test_texts)
+        for weight in JOIN_WEIGHTS:
+            linear = LinearXMC("xr-linear", features=features).fit(train_texts, train_labels, x=join_features(x_train, e_train, weight))
+            idx, val = linear.scores(x=join_features(x_test, e_test, weight), top_k=10)
+            yield f"{NAMES[method]} (weight {weight:g})", [names for names, _ in ranked_lists(idx, val, linear.labels)]
+        return
+    linear = LinearXMC("xr-linear", features=features).fit(train_texts, train_labels, x=x_train)
+    idx, val = linear.scores(x=x_test, top_k=max(SHORTLISTS))
+    probs = gudn.scores(test_texts)
+    for fusion, weights in RERANK_WEIGHTS.items():
+        for shortlist in SHORTLISTS:
+            for weight in weights:
+                top, fused = rerank(idx[:, :shortlist], val[:, :shortlist], probs, weight, 10, fusion)
+                yield (f"{NAMES[method]} (weight {weight:g}, {fusion} fusion, shortlist {shortlist})",
+                       [names for names, _ in ranked_lists(top, fused, linear.labels)])
 
 
 def report(rows: dict, title: str, args, n_train: int, n_test: int, n_labels: int, max_length: int, curves: dict) -> list[str]:
@@ -183,12 +232,16 @@ def report(rows: dict, title: str, args, n_train: int, n_test: int, n_labels: in
             return rows[n]["P@1"] >= linear["P@1"] and rows[n]["P@5"] >= linear["P@5"]
 
         # a row reaching XR-Linear on both first, then the higher P@1 + P@5
-        best = max((n for n in rows if "GUDN" in n), key=lambda n: (reaches(n), rows[n]["P@1"] + rows[n]["P@5"]), default=None)
-        if best:
-            ok = reaches(best)
-            lines += ["", f"Best row with GUDN: {best}: P@1 {rows[best]['P@1']:.3f} / P@5 {rows[best]['P@5']:.3f} against XR-Linear's "
-                      f"{linear['P@1']:.3f} / {linear['P@5']:.3f} ({'at least both' if ok else 'below on at least one'}), "
-                      f"training {rows[best]['train s']:.0f} s against {linear['train s']:.1f} s."]
+        families = [("Best row with GUDN", "GUDN")]
+        if args.validation:  # the setting each hybrid takes to the test run
+            families += [(f"Chosen {m}", NAMES[m]) for m in ("gudn-join", "gudn-rerank")]
+        for title, prefix in families:
+            best = max((n for n in rows if prefix in n), key=lambda n: (reaches(n), rows[n]["P@1"] + rows[n]["P@5"]), default=None)
+            if best:
+                ok = reaches(best)
+                lines += ["", f"{title}: {best}: P@1 {rows[best]['P@1']:.3f} / P@5 {rows[best]['P@5']:.3f} against XR-Linear's "
+                          f"{linear['P@1']:.3f} / {linear['P@5']:.3f} ({'at least both' if ok else 'below on at least one'}), "
+                          f"training {rows[best]['train s']:.0f} s against {linear['train s']:.1f} s."]
     for name, curve in curves.items():
         lines += ["", f"{name} after each epoch (seconds: that epoch's training alone):", "",
                   "| epoch | P@1 | P@3 | P@5 | nDCG@5 | PSP@5 | s |", "|---:|---:|---:|---:|---:|---:|---:|"]
@@ -213,6 +266,10 @@ def main() -> int:
     parser.add_argument("--join-weight", type=float, default=DEFAULT_WEIGHTS["gudn-join"])
     parser.add_argument("--rerank-weight", type=float, default=DEFAULT_WEIGHTS["gudn-rerank"])
     parser.add_argument("--validation", action="store_true", help="evaluate on a held-out fifth of the training part, sweeping the hybrids' weights")
+    parser.add_argument("--fusion", choices=FUSIONS, default="score", help="gudn-rerank's fusion (labkit.gudn.hybrid)")
+    parser.add_argument("--shortlist", type=int, default=50, help="gudn-rerank: XR-Linear's labels re-scored per item")
+    parser.add_argument("--load-gudn", type=Path, default=None, help="take each dataset's GUDN from DIR/<dataset> instead of training it")
+    parser.add_argument("--save-gudn", type=Path, default=None, help="write each dataset's trained GUDN to DIR/<dataset> (safetensors)")
     parser.add_argument("--out", type=Path, default=Path("bench/results/xmc_peers.md"))
     args = parser.parse_args()
     args.weights = {"gudn-join": args.join_weight, "gudn-rerank": args.rerank_weight}

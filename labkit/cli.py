@@ -481,6 +481,8 @@ def _add_xmc(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--weight", type=float, default=None,
                    help="hybrids: weight of GUDN's features (gudn-join, default 0.5) or probabilities (gudn-rerank, in [0, 1], default 0.1)")
     p.add_argument("--shortlist", type=int, default=50, help="gudn-rerank: XR-Linear's labels re-scored per item (default 50)")
+    p.add_argument("--fusion", default=None, choices=["score", "product", "rank"],
+                   help="gudn-rerank: how XR-Linear's score and GUDN's probability combine (labkit.gudn.hybrid; default score)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.set_defaults(func=run_xmc)
@@ -509,6 +511,8 @@ def run_xmc(args: argparse.Namespace) -> int:
             raise UsageError("--weight", f"only the hybrids ({', '.join(XMC_HYBRID)}) take a weight, not {args.method}")
         if not (args.weight >= 0 and (args.method == "gudn-join" or args.weight <= 1)):
             raise UsageError("--weight", f"must be in [0, 1] for gudn-rerank and at least 0 for gudn-join (got {args.weight})")
+    if args.fusion is not None and args.method != "gudn-rerank":
+        raise UsageError("--fusion", f"only gudn-rerank fuses scores, not {args.method}")
     check_device(args.device)
     train = read_jsonl_corpus(args.train, require_labels=True)
     predict = read_jsonl_corpus(args.predict)
@@ -533,7 +537,7 @@ def run_xmc(args: argparse.Namespace) -> int:
         if args.method in XMC_HYBRID:
             from .gudn.hybrid import HybridXMC
 
-            hybrid = HybridXMC(args.method, config=config, weight=args.weight, shortlist=args.shortlist)
+            hybrid = HybridXMC(args.method, config=config, weight=args.weight, shortlist=args.shortlist, fusion=args.fusion or "score")
             model = hybrid.fit(texts, label_sets, gudn=training.train_xmc(texts, label_sets, config))
             epochs = model.gudn.epoch_seconds
         else:

@@ -84,6 +84,7 @@ def test_trained_xmc_model_saves_and_predicts_the_same(io_bert, tmp_path):
     folder = model.save(tmp_path / "xmc")
     again = XMCModel.load(folder)
     assert again.labels.tokens == model.labels.tokens and again.config.max_length == 12
+    assert again.epoch_seconds == model.epoch_seconds and len(again.epoch_seconds) == 2 and again.losses == pytest.approx(model.losses)
     np.testing.assert_array_equal(again.scores(texts), model.scores(texts))
     assert again.predict(texts, top_k=2) == model.predict(texts, top_k=2)
 

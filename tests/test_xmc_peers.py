@@ -114,6 +114,29 @@ def test_rerank_by_hand():
     np.testing.assert_array_equal(top[0], [0, 3, 1])
 
 
+def test_rerank_product_and_rank_fusions_by_hand():
+    idx = np.array([[3, 1, 0], [2, -1, -1]])
+    linear = np.array([[0.9, 0.8, 0.1], [0.7, -np.inf, -np.inf]])
+    probs = np.array([[0.5, 0.1, 0.0, 0.2], [0.0, 0.0, 0.4, 0.9]])
+    top, fused = rerank(idx, linear, probs, 0.5, 3, "product")
+    # item 0: 3 -> 0.5 log 0.9 + 0.5 log 0.2 = -0.8574, 1 -> 0.5 log 0.8 + 0.5 log 0.1 = -1.2629,
+    # 0 -> 0.5 log 0.1 + 0.5 log 0.5 = -1.4979
+    np.testing.assert_array_equal(top, [[3, 1, 0], [2, -1, -1]])
+    np.testing.assert_allclose(fused[0], [-0.857399, -1.262864, -1.497866], atol=1e-6)
+    assert fused[1, 0] == pytest.approx(0.5 * np.log(0.7) + 0.5 * np.log(0.4)) and np.isneginf(fused[1, 1:]).all()
+    top, fused = rerank(idx, linear, probs, 0.75, 3, "product")
+    # 3 -> 0.25 log 0.9 + 0.75 log 0.2 = -1.2334; 1 -> 0.25 log 0.8 + 0.75 log 0.1 = -1.7827; 0 -> 0.25 log 0.1 + 0.75 log 0.5 = -1.0955
+    np.testing.assert_array_equal(top[0], [0, 3, 1])
+    # rank: GUDN ranks item 0's labels 0, 3, 1, 2 as 1, 2, 3, 4; the shortlist's linear ranks are 1, 2, 3
+    top, fused = rerank(idx, linear, probs, 0.5, 3, "rank")
+    expected = {3: 0.5 / 61 + 0.5 / 62, 1: 0.5 / 62 + 0.5 / 63, 0: 0.5 / 63 + 0.5 / 61}
+    assert list(top[0]) == [3, 0, 1]  # 3: 0.016261, 0: 0.016133, 1: 0.016001
+    np.testing.assert_allclose(fused[0], [expected[3], expected[0], expected[1]])
+    assert fused[1, 0] == pytest.approx(0.5 / 61 + 0.5 / 62)  # item 1: label 2 is GUDN's second (0.9 for label 3 first)
+    with pytest.raises(ValueError, match="unknown fusion"):
+        rerank(idx, linear, probs, 0.5, 3, "mean")
+
+
 def test_gudn_join_trains_xr_linear_on_the_joined_rows(tiny_gudn):
     hybrid = HybridXMC("gudn-join", weight=0.5, features=TfidfFeatures(min_df=1)).fit(TEXTS, LABELS, gudn=tiny_gudn)
     e = tiny_gudn.features(TEXTS[:6])
@@ -137,8 +160,16 @@ def test_gudn_rerank_rescores_the_linear_shortlist_with_gudn(tiny_gudn):
         best = sorted(fused, key=lambda j: -fused[j])[:3]
         assert list(got_idx[i]) == best
         np.testing.assert_allclose(got[i], [fused[j] for j in best])
+    rank = HybridXMC("gudn-rerank", weight=0.3, shortlist=5, fusion="rank", features=TfidfFeatures(min_df=1)).fit(TEXTS, LABELS, gudn=tiny_gudn)
+    got_idx, got = rank.scores(TEXTS[:6], top_k=3)
+    for i in range(6):  # reciprocal ranks, by hand
+        gudn_rank = {j: r + 1 for r, j in enumerate(sorted(range(probs.shape[1]), key=lambda j: -probs[i, j]))}
+        fused = {j: 0.7 / (60 + r + 1) + 0.3 / (60 + gudn_rank[j]) for r, j in enumerate(idx[i]) if j >= 0}
+        np.testing.assert_allclose(got[i], sorted(fused.values(), reverse=True)[:3])
     with pytest.raises(ValueError, match="weight must be in"):
         HybridXMC("gudn-rerank", weight=1.5)
+    with pytest.raises(ValueError, match="unknown fusion"):
+        HybridXMC("gudn-rerank", fusion="max")
 
 
 def test_labkit_xmc_peer_command_formats(write, tmp_path):
@@ -171,3 +202,6 @@ def test_labkit_xmc_hybrid_command_and_refusals(xmc_bert, write, tmp_path, capsy
     assert main(["xmc", "--method", "gudn-rerank", "--train", str(train), "--predict", str(items), "--out", str(tmp_path / "y.jsonl"),
                  "--encoder", str(xmc_bert), "--weight", "2"]) == 2
     assert "[0, 1]" in capsys.readouterr().err
+    assert main(["xmc", "--method", "gudn-join", "--train", str(train), "--predict", str(items), "--out", str(tmp_path / "z.jsonl"),
+                 "--encoder", str(xmc_bert), "--fusion", "rank"]) == 2
+    assert "--fusion" in capsys.readouterr().err and not (tmp_path / "z.jsonl").exists()

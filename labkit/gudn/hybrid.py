@@ -4,9 +4,13 @@ learned beside the sparse TF-IDF features that XR-Linear ranks so well with.
 * ``gudn-join`` (XR-Transformer's recipe): each text's GUDN features E_t, L2-normalised and scaled
   by ``weight``, are appended to its L2-normalised TF-IDF vector, and XR-Linear is trained on the
   joined rows: x = [tfidf / ||tfidf||, weight * E_t / ||E_t||].
-* ``gudn-rerank``: XR-Linear's ``shortlist`` best labels of each text are re-scored as
-  (1 - weight) * s_linear + weight * p_GUDN and sorted again (labels outside the shortlist are not
-  ranked; p_GUDN is GUDN's sigmoid probability).
+* ``gudn-rerank``: XR-Linear's ``shortlist`` best labels of each text are re-scored and sorted
+  again (labels outside the shortlist are not ranked), by one of :data:`FUSIONS` with p_GUDN
+  GUDN's sigmoid probability and s_linear XR-Linear's score (in (0, 1]):
+  ``score`` (1 - weight) * s_linear + weight * p_GUDN; ``product`` s_linear^(1 - weight) *
+  p_GUDN^weight (kept as its logarithm); ``rank`` reciprocal-rank fusion (Cormack et al., 2009)
+  (1 - weight) / (60 + r_linear) + weight / (60 + r_GUDN), with r the 1-based rank among the
+  linear shortlist and among all of GUDN's labels.
 
 Both train GUDN once (:func:`train_xmc`) and the linear model on the same training texts.
 """
@@ -26,6 +30,9 @@ from .training import XMCConfig, XMCModel, train_xmc
 
 HYBRID_METHODS = ("gudn-join", "gudn-rerank")
 DEFAULT_WEIGHTS = {"gudn-join": 0.5, "gudn-rerank": 0.1}  # best P@1 + P@5 on both validation fifths
+FUSIONS = ("score", "product", "rank")
+RANK_OFFSET = 60  # reciprocal-rank fusion's constant k in 1 / (k + rank)
+LOG_FLOOR = 1e-12  # probabilities below it count as it in ``product`` (GUDN gives 0 outside its best clusters)
 
 
 def join_features(tfidf: sp.csr_matrix, dense: np.ndarray, weight: float) -> sp.csr_matrix:
@@ -38,12 +45,26 @@ def join_features(tfidf: sp.csr_matrix, dense: np.ndarray, weight: float) -> sp.
     return sp.hstack([left, sp.csr_matrix(right)], format="csr", dtype=np.float32)
 
 
-def rerank(idx: np.ndarray, linear: np.ndarray, probs: np.ndarray, weight: float, top_k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Re-score a shortlist. idx, linear: (n, s) label indices (-1: none) and linear scores;
-    probs: (n, n_labels) GUDN probabilities. Returns (n, top_k) indices and scores
-    (1 - weight) * linear + weight * probs[idx], best first (ties: the linear order)."""
+def rerank(idx: np.ndarray, linear: np.ndarray, probs: np.ndarray, weight: float, top_k: int,
+           fusion: str = "score") -> tuple[np.ndarray, np.ndarray]:
+    """Re-score a shortlist. idx, linear: (n, s) label indices (-1: none) and linear scores, best
+    first; probs: (n, n_labels) GUDN probabilities; fusion: one of :data:`FUSIONS` (module doc).
+    Returns (n, top_k) indices and fused scores, best first (ties: the linear order)."""
     picked = np.take_along_axis(probs, np.clip(idx, 0, None), axis=1)
-    fused = np.where(idx >= 0, (1.0 - weight) * linear + weight * picked, -np.inf)
+    if fusion == "score":
+        fused = (1.0 - weight) * linear + weight * picked
+    elif fusion == "product":
+        fused = (1.0 - weight) * np.log(np.maximum(linear, LOG_FLOOR)) + weight * np.log(np.maximum(picked, LOG_FLOOR))
+    elif fusion == "rank":
+        gudn_rank = np.empty(probs.shape, dtype=np.int64)  # (n, n_labels) 1-based rank of each label by GUDN
+        order = np.argsort(-probs, axis=1, kind="stable")
+        np.put_along_axis(gudn_rank, order, np.arange(1, probs.shape[1] + 1)[None, :].repeat(len(probs), 0), axis=1)
+        linear_rank = np.arange(1, idx.shape[1] + 1)[None, :]
+        picked_rank = np.take_along_axis(gudn_rank, np.clip(idx, 0, None), axis=1)
+        fused = (1.0 - weight) / (RANK_OFFSET + linear_rank) + weight / (RANK_OFFSET + picked_rank)
+    else:
+        raise ValueError(f"unknown fusion {fusion!r}: choose from {FUSIONS}")
+    fused = np.where(idx >= 0, fused, -np.inf)
     order = np.argsort(-fused, axis=1, kind="stable")[:, :top_k]
     return np.take_along_axis(idx, order, axis=1), np.take_along_axis(fused, order, axis=1)
 
@@ -59,6 +80,7 @@ class HybridXMC:
     config: XMCConfig = field(default_factory=XMCConfig)
     weight: float | None = None
     shortlist: int = 50
+    fusion: str = "score"
     features: TfidfFeatures = field(default_factory=TfidfFeatures)
     gudn: XMCModel | None = field(default=None, repr=False)
     linear: LinearXMC | None = field(default=None, repr=False)
@@ -67,6 +89,8 @@ class HybridXMC:
     def __post_init__(self) -> None:
         if self.method not in HYBRID_METHODS:
             raise ValueError(f"unknown method {self.method!r}: choose from {HYBRID_METHODS}")
+        if self.fusion not in FUSIONS:
+            raise ValueError(f"unknown fusion {self.fusion!r}: choose from {FUSIONS}")
         if self.weight is None:
             self.weight = DEFAULT_WEIGHTS[self.method]
         if not (self.weight >= 0 and (self.method == "gudn-join" or self.weight <= 1)):
@@ -98,7 +122,7 @@ class HybridXMC:
         if self.method == "gudn-join":
             return self.linear.scores(x=join_features(x, self.gudn.features(texts), self.weight), top_k=top_k)
         idx, linear = self.linear.scores(x=x, top_k=max(top_k, self.shortlist))
-        return rerank(idx, linear, self.gudn.scores(texts), self.weight, top_k)
+        return rerank(idx, linear, self.gudn.scores(texts), self.weight, top_k, self.fusion)
 
     def predict(self, texts: Sequence[str], *, top_k: int = 10) -> list[tuple[list[str], list[float]]]:
         """Each text's ``top_k`` labels, best first, with their scores."""

@@ -174,13 +174,15 @@ class XMCModel:
         return np.concatenate(rows) if rows else np.zeros((0, width), dtype=np.float32)
 
     def save(self, folder):
-        """Weights, encoder config, tokenizer, label names and settings (see :mod:`labkit.io`)."""
+        """Weights, encoder config, tokenizer, label names, settings and the seconds and mean loss of
+        each training epoch (see :mod:`labkit.io`)."""
         from dataclasses import asdict
 
         from ..io import save_pretrained
 
         return save_pretrained(self.model, folder, tokenizer=self.tokenizer,
-                               extra={"labels": list(self.labels.tokens), "xmc_config": asdict(self.config)})
+                               extra={"labels": list(self.labels.tokens), "xmc_config": asdict(self.config),
+                                      "epoch_seconds": [float(s) for s in self.epoch_seconds], "losses": [float(v) for v in self.losses]})
 
     @classmethod
     def load(cls, folder, *, device: str = "cpu") -> XMCModel:
@@ -192,7 +194,8 @@ class XMCModel:
             raise ValueError(f"{folder}: saved without its labels and settings (not written by XMCModel.save)")
         config = XMCConfig(**{**extra["xmc_config"], "device": device})
         labels = Vocabulary(dict.fromkeys(extra["labels"]))
-        return cls(from_pretrained(folder, device=device), load_tokenizer(folder), labels, config)
+        return cls(from_pretrained(folder, device=device), load_tokenizer(folder), labels, config,
+                   list(extra.get("epoch_seconds", [])), list(extra.get("losses", [])))
 
     def predict(self, texts: Sequence[str], *, top_k: int = 10) -> list[tuple[list[str], list[float]]]:
         """Each text's ``top_k`` labels, best first, with their probabilities."""
