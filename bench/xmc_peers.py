@@ -40,7 +40,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np
 from _report import write_report  # bench/ is on sys.path when a script here runs
 
-from labkit.gudn.hybrid import DEFAULT_WEIGHTS, FUSIONS, HybridXMC, join_features, rerank
+from labkit.gudn.hybrid import DEFAULT_FUSION, DEFAULT_WEIGHTS, FUSIONS, HybridXMC, join_features, rerank
 from labkit.gudn.peers import LinearXMC, TfidfFeatures, ranked_lists
 from labkit.gudn.training import XMCConfig, train_xmc
 from labkit.metrics import evaluate_labels
@@ -52,7 +52,7 @@ NAMES = {"priors": "label priors (the same 5 labels for every item)", "xr-linear
          "gudn-rerank": "XR-Linear shortlist re-ranked with GUDN"}
 JOIN_WEIGHTS = (0.25, 0.5, 1.0, 2.0)
 RERANK_WEIGHTS = {"score": (0.02, 0.05, 0.1, 0.15, 0.2, 0.3), "product": (0.05, 0.1, 0.2, 0.3, 0.5), "rank": (0.1, 0.2, 0.3, 0.4, 0.5)}
-SHORTLISTS = (5, 10, 20, 50)
+SHORTLISTS = (10, 20, 50)  # at least the 10 labels a row is scored on: HybridXMC re-scores max(top_k, shortlist)
 
 
 def musiccaps(shared: Path, min_count: int) -> tuple[list, list, list, list]:
@@ -224,7 +224,7 @@ def report(rows: dict, title: str, args, n_train: int, n_test: int, n_labels: in
              f"{args.schedule} learning-rate schedule, output biases from {'the label priors' if args.prior_bias else '0'}, "
              "seed 0, CPU (2 cores). Linear rows: TF-IDF of 1-2-grams (min_df 2, sublinear tf).", "",
              "| method | " + " | ".join(COLUMNS) + " | training s | predicted items/s |", "|---|" + "---:|" * (len(COLUMNS) + 2)]
-    lines += [f"| {name} | " + " | ".join(f"{r[c]:.3f}" for c in COLUMNS) + f" | {r['train s']:.1f} | {r['items/s']:.0f} |".replace("| inf |", "| - |")
+    lines += [f"| {name} | " + " | ".join(f"{r[c]:.3f}" for c in COLUMNS) + f" | {r['train s']:.1f} | {r['items/s']:.0f} |".replace("| inf |", "| - |").replace("| nan |", "| - |")
               for name, r in rows.items()]
     linear = rows.get(NAMES["xr-linear"])
     if linear:
@@ -266,7 +266,7 @@ def main() -> int:
     parser.add_argument("--join-weight", type=float, default=DEFAULT_WEIGHTS["gudn-join"])
     parser.add_argument("--rerank-weight", type=float, default=DEFAULT_WEIGHTS["gudn-rerank"])
     parser.add_argument("--validation", action="store_true", help="evaluate on a held-out fifth of the training part, sweeping the hybrids' weights")
-    parser.add_argument("--fusion", choices=FUSIONS, default="score", help="gudn-rerank's fusion (labkit.gudn.hybrid)")
+    parser.add_argument("--fusion", choices=FUSIONS, default=DEFAULT_FUSION, help="gudn-rerank's fusion (labkit.gudn.hybrid)")
     parser.add_argument("--shortlist", type=int, default=50, help="gudn-rerank: XR-Linear's labels re-scored per item")
     parser.add_argument("--load-gudn", type=Path, default=None, help="take each dataset's GUDN from DIR/<dataset> instead of training it")
     parser.add_argument("--save-gudn", type=Path, default=None, help="write each dataset's trained GUDN to DIR/<dataset> (safetensors)")

@@ -479,10 +479,10 @@ def _add_xmc(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--top-k", type=int, default=10, help="labels written per item (default 10)")
     p.add_argument("--label-clusters", type=int, default=0, help="dynamic negative sampling over this many label clusters (0: off)")
     p.add_argument("--weight", type=float, default=None,
-                   help="hybrids: weight of GUDN's features (gudn-join, default 0.5) or probabilities (gudn-rerank, in [0, 1], default 0.1)")
+                   help="hybrids: weight of GUDN's features (gudn-join, default 0.25) or probabilities (gudn-rerank, in [0, 1], default 0.05)")
     p.add_argument("--shortlist", type=int, default=50, help="gudn-rerank: XR-Linear's labels re-scored per item (default 50)")
     p.add_argument("--fusion", default=None, choices=["score", "product", "rank"],
-                   help="gudn-rerank: how XR-Linear's score and GUDN's probability combine (labkit.gudn.hybrid; default score)")
+                   help="gudn-rerank: how XR-Linear's score and GUDN's probability combine (labkit.gudn.hybrid; default product)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.set_defaults(func=run_xmc)
@@ -537,7 +537,7 @@ def run_xmc(args: argparse.Namespace) -> int:
         if args.method in XMC_HYBRID:
             from .gudn.hybrid import HybridXMC
 
-            hybrid = HybridXMC(args.method, config=config, weight=args.weight, shortlist=args.shortlist, fusion=args.fusion or "score")
+            hybrid = HybridXMC(args.method, config=config, weight=args.weight, shortlist=args.shortlist, **({"fusion": args.fusion} if args.fusion else {}))
             model = hybrid.fit(texts, label_sets, gudn=training.train_xmc(texts, label_sets, config))
             epochs = model.gudn.epoch_seconds
         else:

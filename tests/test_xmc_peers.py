@@ -105,12 +105,12 @@ def test_rerank_by_hand():
     idx = np.array([[3, 1, 0], [2, -1, -1]])
     linear = np.array([[0.9, 0.8, 0.1], [0.7, -np.inf, -np.inf]])
     probs = np.array([[0.5, 0.1, 0.0, 0.2], [0.0, 0.0, 0.4, 0.9]])
-    top, fused = rerank(idx, linear, probs, 0.5, 2)
+    top, fused = rerank(idx, linear, probs, 0.5, 2, "score")
     # item 0: 3 -> 0.5*0.9 + 0.5*0.2 = 0.55, 1 -> 0.45, 0 -> 0.3; item 1: only label 2 (label 3 is not on its shortlist)
     np.testing.assert_array_equal(top, [[3, 1], [2, -1]])
     np.testing.assert_allclose(fused[0], [0.55, 0.45])
     assert fused[1, 0] == pytest.approx(0.55) and fused[1, 1] == -np.inf
-    top, _ = rerank(idx, linear, probs, 1.0, 3)  # GUDN alone, within the shortlist
+    top, _ = rerank(idx, linear, probs, 1.0, 3, "score")  # GUDN alone, within the shortlist
     np.testing.assert_array_equal(top[0], [0, 3, 1])
 
 
@@ -151,7 +151,7 @@ def test_gudn_join_trains_xr_linear_on_the_joined_rows(tiny_gudn):
 
 
 def test_gudn_rerank_rescores_the_linear_shortlist_with_gudn(tiny_gudn):
-    hybrid = HybridXMC("gudn-rerank", weight=0.3, shortlist=5, features=TfidfFeatures(min_df=1)).fit(TEXTS, LABELS, gudn=tiny_gudn)
+    hybrid = HybridXMC("gudn-rerank", weight=0.3, shortlist=5, fusion="score", features=TfidfFeatures(min_df=1)).fit(TEXTS, LABELS, gudn=tiny_gudn)
     idx, linear = hybrid.linear.scores(TEXTS[:6], top_k=5)
     probs = tiny_gudn.scores(TEXTS[:6])
     got_idx, got = hybrid.scores(TEXTS[:6], top_k=3)
@@ -166,6 +166,12 @@ def test_gudn_rerank_rescores_the_linear_shortlist_with_gudn(tiny_gudn):
         gudn_rank = {j: r + 1 for r, j in enumerate(sorted(range(probs.shape[1]), key=lambda j: -probs[i, j]))}
         fused = {j: 0.7 / (60 + r + 1) + 0.3 / (60 + gudn_rank[j]) for r, j in enumerate(idx[i]) if j >= 0}
         np.testing.assert_allclose(got[i], sorted(fused.values(), reverse=True)[:3])
+    default = HybridXMC("gudn-rerank", shortlist=5, features=TfidfFeatures(min_df=1)).fit(TEXTS, LABELS, gudn=tiny_gudn)
+    got_idx, got = default.scores(TEXTS[:6], top_k=3)  # the default: product fusion, GUDN's weight 0.05
+    for i in range(6):
+        fused = {j: 0.95 * np.log(s) + 0.05 * np.log(max(probs[i, j], 1e-12)) for j, s in zip(idx[i], linear[i]) if j >= 0}
+        assert list(got_idx[i]) == sorted(fused, key=lambda j: -fused[j])[:3]
+        np.testing.assert_allclose(got[i], sorted(fused.values(), reverse=True)[:3], rtol=1e-6)
     with pytest.raises(ValueError, match="weight must be in"):
         HybridXMC("gudn-rerank", weight=1.5)
     with pytest.raises(ValueError, match="unknown fusion"):

@@ -29,8 +29,11 @@ from .peers import LinearXMC, TfidfFeatures, ranked_lists
 from .training import XMCConfig, XMCModel, train_xmc
 
 HYBRID_METHODS = ("gudn-join", "gudn-rerank")
-DEFAULT_WEIGHTS = {"gudn-join": 0.5, "gudn-rerank": 0.1}  # best P@1 + P@5 on both validation fifths
+# chosen on MusicCaps' validation fifth after 5 epochs (bench/results/xmc_peers_validation_5epochs_hybrids.md):
+# the row reaching XR-Linear's P@1 and P@5, then the highest P@1 + P@5
+DEFAULT_WEIGHTS = {"gudn-join": 0.25, "gudn-rerank": 0.05}
 FUSIONS = ("score", "product", "rank")
+DEFAULT_FUSION = "product"
 RANK_OFFSET = 60  # reciprocal-rank fusion's constant k in 1 / (k + rank)
 LOG_FLOOR = 1e-12  # probabilities below it count as it in ``product`` (GUDN gives 0 outside its best clusters)
 
@@ -46,7 +49,7 @@ def join_features(tfidf: sp.csr_matrix, dense: np.ndarray, weight: float) -> sp.
 
 
 def rerank(idx: np.ndarray, linear: np.ndarray, probs: np.ndarray, weight: float, top_k: int,
-           fusion: str = "score") -> tuple[np.ndarray, np.ndarray]:
+           fusion: str = DEFAULT_FUSION) -> tuple[np.ndarray, np.ndarray]:
     """Re-score a shortlist. idx, linear: (n, s) label indices (-1: none) and linear scores, best
     first; probs: (n, n_labels) GUDN probabilities; fusion: one of :data:`FUSIONS` (module doc).
     Returns (n, top_k) indices and fused scores, best first (ties: the linear order)."""
@@ -73,14 +76,15 @@ def rerank(idx: np.ndarray, linear: np.ndarray, probs: np.ndarray, weight: float
 class HybridXMC:
     """GUDN joined with XR-Linear (``method`` one of :data:`HYBRID_METHODS`), an estimator:
     ``fit(texts, label_sets)`` then ``predict(texts, top_k)``. ``weight``: of GUDN's features
-    (join) or probabilities (rerank); None: :data:`DEFAULT_WEIGHTS`, chosen on validation fifths
-    of MusicCaps' and MuChin's training parts (``bench/xmc_peers.py --validation``)."""
+    (join) or probabilities (rerank); None: :data:`DEFAULT_WEIGHTS`, chosen with ``fusion``'s
+    default on a validation fifth of MusicCaps' training part (``bench/xmc_peers.py --validation``).
+    ``shortlist``: XR-Linear's labels re-scored per text (at least the ``top_k`` asked for)."""
 
     method: str = "gudn-join"
     config: XMCConfig = field(default_factory=XMCConfig)
     weight: float | None = None
     shortlist: int = 50
-    fusion: str = "score"
+    fusion: str = DEFAULT_FUSION
     features: TfidfFeatures = field(default_factory=TfidfFeatures)
     gudn: XMCModel | None = field(default=None, repr=False)
     linear: LinearXMC | None = field(default=None, repr=False)
