@@ -151,10 +151,10 @@ def run_dataset(key: str, args, publish) -> tuple[list[str], dict]:
                 clock = time.perf_counter()
                 model = train_xmc(train_texts, train_labels, XMCConfig(method=method, **config), on_epoch=after_epoch)
                 seconds = time.perf_counter() - clock - scoring[0]
+                if method == "gudn" and args.save_gudn:
+                    model.save(args.save_gudn / key)
             if method == "gudn":
                 gudn, gudn_seconds = model, seconds
-                if args.save_gudn:
-                    model.save(args.save_gudn / key)
             ranked, speed = timed_predict(model, test_texts)
             add(NAMES[method], ranked, seconds, speed)
         elif method in ("gudn-join", "gudn-rerank"):

@@ -535,9 +535,9 @@ def run_xmc(args: argparse.Namespace) -> int:
                            max_length=args.max_length, label_length=args.label_length, label_clusters=args.label_clusters,
                            seed=args.seed, device=args.device)
         if args.method in XMC_HYBRID:
-            from .gudn.hybrid import HybridXMC
+            from .gudn.hybrid import DEFAULT_FUSION, HybridXMC
 
-            hybrid = HybridXMC(args.method, config=config, weight=args.weight, shortlist=args.shortlist, **({"fusion": args.fusion} if args.fusion else {}))
+            hybrid = HybridXMC(args.method, config=config, weight=args.weight, shortlist=args.shortlist, fusion=args.fusion or DEFAULT_FUSION)
             model = hybrid.fit(texts, label_sets, gudn=training.train_xmc(texts, label_sets, config))
             epochs = model.gudn.epoch_seconds
         else:

@@ -59,9 +59,7 @@ def rerank(idx: np.ndarray, linear: np.ndarray, probs: np.ndarray, weight: float
     elif fusion == "product":
         fused = (1.0 - weight) * np.log(np.maximum(linear, LOG_FLOOR)) + weight * np.log(np.maximum(picked, LOG_FLOOR))
     elif fusion == "rank":
-        gudn_rank = np.empty(probs.shape, dtype=np.int64)  # (n, n_labels) 1-based rank of each label by GUDN
-        order = np.argsort(-probs, axis=1, kind="stable")
-        np.put_along_axis(gudn_rank, order, np.arange(1, probs.shape[1] + 1)[None, :].repeat(len(probs), 0), axis=1)
+        gudn_rank = np.argsort(np.argsort(-probs, axis=1, kind="stable"), axis=1) + 1  # (n, n_labels) 1-based, by GUDN
         linear_rank = np.arange(1, idx.shape[1] + 1)[None, :]
         picked_rank = np.take_along_axis(gudn_rank, np.clip(idx, 0, None), axis=1)
         fused = (1.0 - weight) / (RANK_OFFSET + linear_rank) + weight / (RANK_OFFSET + picked_rank)
